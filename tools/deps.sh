@@ -1,0 +1,22 @@
+#!/bin/bash
+# Install the Debian packages netsvc needs, when they are missing.  Idempotent
+# and quiet when everything is there.
+set -eu
+PKGS=(
+	build-essential pkg-config clang libclang-rt-14-dev
+	linux-headers-amd64 linux-image-amd64
+	qemu-system-x86 busybox-static cpio kmod
+	libnl-3-dev libnl-genl-3-dev
+	iproute2 iperf3 jq bc util-linux socat
+	xen-hypervisor-4.17-amd64 xen-utils-4.17 libxen-dev
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+[ "$(id -u)" -eq 0 ] || { echo "deps: need root to install packages" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
