@@ -21,7 +21,13 @@ CC ?= cc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 export USER_CFLAGS
 
-.PHONY: all modules tools unit check vmcheck demo bench fuzz deps clean
+.PHONY: all modules tools unit check vmcheck demo bench fuzz deps clean install uninstall dkms-install
+
+VERSION := 0.1
+PREFIX ?= /usr/local
+DESTDIR ?=
+MODDIR := $(DESTDIR)/lib/modules/$(KVER)/extra
+XENDIR := $(DESTDIR)/etc/xen
 
 all: modules tools
 
@@ -54,6 +60,35 @@ bench: deps
 
 fuzz: deps
 	@tests/fuzz/run long
+
+# Modules for $(KVER) into .../extra (depmod'ed), netsvcctl and its man page,
+# the hotplug script and the example configuration.  DESTDIR stages elsewhere.
+install: all
+	install -d $(MODDIR)
+	install -m 644 kmod/netsvc.ko $(wildcard services/*/netsvc_*.ko) $(MODDIR)/
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
+	install -D -m 755 tools/netsvcctl/netsvcctl $(DESTDIR)$(PREFIX)/sbin/netsvcctl
+	install -D -m 644 tools/netsvcctl/netsvcctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/netsvcctl.8
+	install -D -m 644 include/uapi/linux/netsvc.h $(DESTDIR)$(PREFIX)/include/linux/netsvc.h
+	if [ -f tools/hotplug/vif-netsvc ]; then \
+		install -D -m 755 tools/hotplug/vif-netsvc $(XENDIR)/scripts/vif-netsvc; \
+		install -D -m 644 tools/hotplug/netsvc.conf.example $(XENDIR)/netsvc.conf.example; \
+	fi
+
+uninstall:
+	rm -f $(MODDIR)/netsvc.ko $(MODDIR)/netsvc_*.ko
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
+	rm -f $(DESTDIR)$(PREFIX)/sbin/netsvcctl $(DESTDIR)$(PREFIX)/share/man/man8/netsvcctl.8
+	rm -f $(DESTDIR)$(PREFIX)/include/linux/netsvc.h
+	rm -f $(XENDIR)/scripts/vif-netsvc $(XENDIR)/netsvc.conf.example
+
+# Source tree for DKMS: rebuilt automatically on kernel upgrades.
+dkms-install:
+	rm -rf /usr/src/netsvc-$(VERSION) && mkdir -p /usr/src/netsvc-$(VERSION)
+	cp -r Kbuild kmod services include /usr/src/netsvc-$(VERSION)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf > /usr/src/netsvc-$(VERSION)/dkms.conf
+	dkms add -m netsvc -v $(VERSION) && dkms build -m netsvc -v $(VERSION) -k $(KVER) && \
+		dkms install -m netsvc -v $(VERSION) -k $(KVER)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
