@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * acct: per-vif traffic accounting.  Counts packets and bytes per direction
+ * and protocol class, and keeps the heaviest flows so an operator can see who
+ * a guest talks to.  It only observes: every packet is accepted.
+ *
+ * The class counters are per-CPU.  The flow table has a lock per bucket, so
+ * two CPUs only contend when their packets hash to the same bucket.  When the
+ * table is full a new flow replaces the lightest flow of its own bucket (or is
+ * counted as untracked when that bucket is empty): a global minimum would need
+ * a global lock.
+ */
+#include <linux/module.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jhash.h>
+#include <linux/slab.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <netsvc/service.h>
+
+#define ACCT_BUCKETS	256
+#define ACCT_TOP_MAX	32
+
+enum { DIR_RX, DIR_TX, NDIR };
+enum {
+	C_IPV4_TCP, C_IPV4_UDP, C_IPV4_ICMP, C_IPV6_TCP, C_IPV6_UDP,
+	C_IPV6_ICMP, C_ARP, C_OTHER, NCLASS
+};
+static const char *const class_names[NCLASS] = {
+	"ipv4_tcp", "ipv4_udp", "ipv4_icmp", "ipv6_tcp", "ipv6_udp",
+	"ipv6_icmp", "arp", "other",
+};
+static const char *const dir_names[NDIR] = { "rx", "tx" };
+
+struct acct_config {
+	u32 top;
+	u32 max_flows;
+	bool count_only;
+};
+
+static const struct acct_config acct_defaults = {
+	.top = 5,
+	.max_flows = 1024,
+	.count_only = false,
+};
+
+static const struct netsvc_param acct_params[] = {
+	NETSVC_PARAM_U32(struct acct_config, top, 0, ACCT_TOP_MAX, true,
+			 "number of heaviest flows reported by show"),
+	NETSVC_PARAM_U32(struct acct_config, max_flows, 16, 65536, false,
+			 "flows tracked at most; beyond, the lightest of a bucket is replaced"),
+	NETSVC_PARAM_BOOL(struct acct_config, count_only, false,
+			  "count protocol classes only, track no flows"),
+};
+
+struct acct_key {
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	} src, dst;
+	__be16 sport, dport;
+	u8 family;		/* AF_INET or AF_INET6 */
+	u8 proto;
+	u8 dir;
+};
+
+struct acct_flow {
+	struct hlist_node node;
+	struct acct_key key;
+	u64 packets, bytes;
+};
+
+struct acct_bucket {
+	spinlock_t lock;
+	struct hlist_head flows;
+};
+
+struct acct_pcpu {
+	u64 packets[NDIR][NCLASS];
+	u64 bytes[NDIR][NCLASS];
+	struct u64_stats_sync syncp;
+};
+
+struct acct_priv {
+	struct acct_pcpu __percpu *pcpu;
+	struct acct_bucket *buckets;
+	atomic_t n_flows;
+	atomic64_t evictions, untracked;
+	u32 top;		/* live: READ_ONCE */
+	u32 max_flows;
+	bool count_only;
+};
+
+/* Fills the class and, for TCP/UDP, the flow key.  Returns the class. */
+static int classify(struct sk_buff *skb, int dir, struct acct_key *k, bool *has_key)
+{
+	int noff = skb_network_offset(skb);
+	u8 proto;
+
+	*has_key = false;
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	switch (skb->protocol) {
+	case htons(ETH_P_IP): {
+		struct iphdr _iph;
+		const struct iphdr *iph = skb_header_pointer(skb, noff, sizeof(_iph), &_iph);
+
+		if (!iph || iph->ihl < 5)
+			return C_OTHER;
+		proto = iph->protocol;
+		k->family = AF_INET;
+		k->src.v4 = iph->saddr;
+		k->dst.v4 = iph->daddr;
+		noff += iph->ihl * 4;
+		if (ntohs(iph->frag_off) & IP_OFFSET)
+			proto = 0;	/* no transport header in later fragments */
+		if (proto == IPPROTO_ICMP)
+			return C_IPV4_ICMP;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			return C_OTHER;
+		break;
+	}
+	case htons(ETH_P_IPV6): {
+		struct ipv6hdr _ip6h;
+		const struct ipv6hdr *ip6h = skb_header_pointer(skb, noff, sizeof(_ip6h), &_ip6h);
+		__be16 frag_off;
+
+		if (!ip6h)
+			return C_OTHER;
+		proto = ip6h->nexthdr;
+		k->family = AF_INET6;
+		k->src.v6 = ip6h->saddr;
+		k->dst.v6 = ip6h->daddr;
+		noff = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &proto, &frag_off);
+		if (noff < 0)
+			return C_OTHER;
+		if (proto == IPPROTO_ICMPV6)
+			return C_IPV6_ICMP;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			return C_OTHER;
+		if (frag_off & htons(~0x7))
+			return proto == IPPROTO_TCP ? C_IPV6_TCP : C_IPV6_UDP;
+		break;
+	}
+	case htons(ETH_P_ARP):
+		return C_ARP;
+	default:
+		return C_OTHER;
+	}
+
+	k->proto = proto;
+	{
+		__be16 _ports[2];
+		const __be16 *ports = skb_header_pointer(skb, noff, sizeof(_ports), _ports);
+
+		if (ports) {
+			k->sport = ports[0];
+			k->dport = ports[1];
+			*has_key = true;
+		}
+	}
+	if (k->family == AF_INET)
+		return proto == IPPROTO_TCP ? C_IPV4_TCP : C_IPV4_UDP;
+	return proto == IPPROTO_TCP ? C_IPV6_TCP : C_IPV6_UDP;
+}
+
+static void track_flow(struct acct_priv *p, const struct acct_key *k, unsigned int len)
+{
+	struct acct_bucket *b = &p->buckets[jhash(k, sizeof(*k), 0) % ACCT_BUCKETS];
+	struct acct_flow *f, *lightest = NULL;
+
+	spin_lock(&b->lock);
+	hlist_for_each_entry(f, &b->flows, node) {
+		if (!memcmp(&f->key, k, sizeof(*k)))
+			goto found;
+		if (!lightest || f->bytes < lightest->bytes)
+			lightest = f;
+	}
+	if (atomic_inc_return(&p->n_flows) > p->max_flows) {
+		atomic_dec(&p->n_flows);
+		if (!lightest) {
+			atomic64_inc(&p->untracked);
+			goto out;
+		}
+		/* Reuse the lightest flow of this bucket for the new one. */
+		atomic64_inc(&p->evictions);
+		f = lightest;
+	} else {
+		f = kmalloc(sizeof(*f), GFP_ATOMIC);
+		if (!f) {
+			atomic_dec(&p->n_flows);
+			atomic64_inc(&p->untracked);
+			goto out;
+		}
+		hlist_add_head(&f->node, &b->flows);
+	}
+	f->key = *k;
+	f->packets = 0;
+	f->bytes = 0;
+found:
+	f->packets++;
+	f->bytes += len;
+out:
+	spin_unlock(&b->lock);
+}
+
+static unsigned int acct_packet(struct netsvc_attachment *att, struct sk_buff *skb, int dir)
+{
+	struct acct_priv *p = netsvc_priv(att);
+	unsigned int len = skb->len + (dir == DIR_RX ? skb->mac_len : 0);
+	struct acct_pcpu *c;
+	struct acct_key k;
+	bool has_key;
+	int cls;
+
+	cls = classify(skb, dir, &k, &has_key);
+	c = this_cpu_ptr(p->pcpu);
+	u64_stats_update_begin(&c->syncp);
+	c->packets[dir][cls]++;
+	c->bytes[dir][cls] += len;
+	u64_stats_update_end(&c->syncp);
+	if (has_key && !p->count_only)
+		track_flow(p, &k, len);
+	return NF_ACCEPT;
+}
+
+static unsigned int acct_ingress(struct netsvc_attachment *att, struct sk_buff *skb)
+{
+	return acct_packet(att, skb, DIR_RX);
+}
+
+static unsigned int acct_egress(struct netsvc_attachment *att, struct sk_buff *skb)
+{
+	return acct_packet(att, skb, DIR_TX);
+}
+
+static int acct_attach(struct netsvc_attachment *att, const void *config,
+		       struct netlink_ext_ack *extack)
+{
+	const struct acct_config *cfg = config;
+	struct acct_priv *p = netsvc_priv(att);
+	int i, cpu;
+
+	p->pcpu = alloc_percpu(struct acct_pcpu);
+	p->buckets = kcalloc(ACCT_BUCKETS, sizeof(*p->buckets), GFP_KERNEL);
+	if (!p->pcpu || !p->buckets) {
+		free_percpu(p->pcpu);
+		kfree(p->buckets);
+		return -ENOMEM;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(p->pcpu, cpu)->syncp);
+	for (i = 0; i < ACCT_BUCKETS; i++) {
+		spin_lock_init(&p->buckets[i].lock);
+		INIT_HLIST_HEAD(&p->buckets[i].flows);
+	}
+	atomic_set(&p->n_flows, 0);
+	atomic64_set(&p->evictions, 0);
+	atomic64_set(&p->untracked, 0);
+	p->top = cfg->top;
+	p->max_flows = cfg->max_flows;
+	p->count_only = cfg->count_only;
+	return 0;
+}
+
+static int acct_reconfigure(struct netsvc_attachment *att, const void *config,
+			    struct netlink_ext_ack *extack)
+{
+	const struct acct_config *cfg = config;
+	struct acct_priv *p = netsvc_priv(att);
+
+	WRITE_ONCE(p->top, cfg->top);
+	return 0;
+}
+
+static void acct_detach(struct netsvc_attachment *att)
+{
+	struct acct_priv *p = netsvc_priv(att);
+	struct acct_flow *f;
+	struct hlist_node *tmp;
+	int i;
+
+	for (i = 0; i < ACCT_BUCKETS; i++)
+		hlist_for_each_entry_safe(f, tmp, &p->buckets[i].flows, node)
+			kfree(f);
+	kfree(p->buckets);
+	free_percpu(p->pcpu);
+}
+
+/* The @n heaviest flows, heaviest first, copied out under the bucket locks. */
+static unsigned int heaviest(struct acct_priv *p, struct acct_flow *top, unsigned int n)
+{
+	unsigned int have = 0, i, j;
+	struct acct_flow *f;
+
+	for (i = 0; i < ACCT_BUCKETS && n; i++) {
+		spin_lock_bh(&p->buckets[i].lock);
+		hlist_for_each_entry(f, &p->buckets[i].flows, node) {
+			if (have == n && f->bytes <= top[n - 1].bytes)
+				continue;
+			j = have < n ? have++ : n - 1;
+			while (j > 0 && top[j - 1].bytes < f->bytes) {
+				top[j] = top[j - 1];
+				j--;
+			}
+			top[j] = *f;
+		}
+		spin_unlock_bh(&p->buckets[i].lock);
+	}
+	return have;
+}
+
+static int put_flow(struct netsvc_stats *st, unsigned int i, const struct acct_flow *f)
+{
+	const struct acct_key *k = &f->key;
+	const char *proto = k->proto == IPPROTO_TCP ? "tcp" : "udp";
+	char name[112];
+
+	if (k->family == AF_INET)
+		snprintf(name, sizeof(name), "flow%u %s %s %pI4:%u>%pI4:%u bytes", i, dir_names[k->dir],
+			 proto, &k->src.v4, ntohs(k->sport), &k->dst.v4, ntohs(k->dport));
+	else
+		snprintf(name, sizeof(name), "flow%u %s %s [%pI6c]:%u>[%pI6c]:%u bytes", i,
+			 dir_names[k->dir], proto, &k->src.v6, ntohs(k->sport),
+			 &k->dst.v6, ntohs(k->dport));
+	return netsvc_stats_put(st, name, f->bytes);
+}
+
+static int acct_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st)
+{
+	struct acct_priv *p = netsvc_priv(att);
+	u64 packets[NDIR][NCLASS] = {}, bytes[NDIR][NCLASS] = {};
+	struct acct_flow *top;
+	unsigned int n, i;
+	char name[48];
+	int cpu, d, c, err = 0;
+
+	for_each_possible_cpu(cpu) {
+		const struct acct_pcpu *pc = per_cpu_ptr(p->pcpu, cpu);
+		struct acct_pcpu snap;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&pc->syncp);
+			memcpy(&snap, pc, offsetof(struct acct_pcpu, syncp));
+		} while (u64_stats_fetch_retry(&pc->syncp, start));
+		for (d = 0; d < NDIR; d++)
+			for (c = 0; c < NCLASS; c++) {
+				packets[d][c] += snap.packets[d][c];
+				bytes[d][c] += snap.bytes[d][c];
+			}
+	}
+	for (d = 0; d < NDIR && !err; d++)
+		for (c = 0; c < NCLASS && !err; c++) {
+			snprintf(name, sizeof(name), "%s_%s_packets", dir_names[d], class_names[c]);
+			err = netsvc_stats_put(st, name, packets[d][c]);
+			snprintf(name, sizeof(name), "%s_%s_bytes", dir_names[d], class_names[c]);
+			err = err ?: netsvc_stats_put(st, name, bytes[d][c]);
+		}
+	err = err ?: netsvc_stats_put(st, "flows", atomic_read(&p->n_flows));
+	err = err ?: netsvc_stats_put(st, "flow_evictions", atomic64_read(&p->evictions));
+	err = err ?: netsvc_stats_put(st, "flows_untracked", atomic64_read(&p->untracked));
+	n = READ_ONCE(p->top);
+	if (err || !n)
+		return err;
+	top = kmalloc_array(n, sizeof(*top), GFP_KERNEL);
+	if (!top)
+		return -ENOMEM;
+	n = heaviest(p, top, n);
+	for (i = 0; i < n && !err; i++)
+		err = put_flow(st, i, &top[i]);
+	kfree(top);
+	return err;
+}
+
+static struct netsvc_service_ops acct_ops = {
+	.name = "acct",
+	.priv_size = sizeof(struct acct_priv),
+	.params = acct_params,
+	.n_params = ARRAY_SIZE(acct_params),
+	.config_size = sizeof(struct acct_config),
+	.config_default = &acct_defaults,
+	.attach = acct_attach,
+	.reconfigure = acct_reconfigure,
+	.detach = acct_detach,
+	.ingress = acct_ingress,
+	.egress = acct_egress,
+	.fill_stats = acct_fill_stats,
+};
+
+static int __init acct_init(void)
+{
+	return netsvc_service_register(&acct_ops);
+}
+
+static void __exit acct_exit(void)
+{
+	netsvc_service_unregister(&acct_ops);
+}
+
+module_init(acct_init);
+module_exit(acct_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("netsvc service: per-vif traffic accounting");
+MODULE_ALIAS_NETSVC_SERVICE("acct");
