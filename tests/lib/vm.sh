@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+# Pieces shared by the VM harness (tests/vm/run) and its Xen mode: the kernel
+# to boot, initramfs building, the 9p layout, booting QEMU, reading results.
+#
+# The guest's root is a small initramfs; the host's / is shared read-only over
+# virtio-9p and /usr, /etc are bind-mounted from it, so every host tool runs
+# inside unchanged (an overlay root over 9p lost /proc mounts: avoided).
+# Results come back through a second, writable 9p share: the job's output,
+# its exit status and the kernel log.
+
+: "${TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+KVER=${KVER:-$(ls -1d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)}
+VMLINUZ=/boot/vmlinuz-$KVER
+# What a kernel log must never show after a test.
+DMESG_BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|KASAN|kernel BUG'
+
+vm_die() { echo "vm: $*" >&2; exit 2; }
+
+# vm_add_mods DIR MOD... : copy modules with their dependencies, in load order.
+vm_add_mods() {
+	local dir=$1 m f; shift
+	mkdir -p "$dir/mods"
+	for m in "$@"; do
+		modprobe -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' |
+		while read -r f; do
+			grep -qx "$(basename "$f")" "$dir/mods/order" 2>/dev/null && continue
+			cp "$f" "$dir/mods/" && basename "$f" >> "$dir/mods/order"
+		done
+	done
+}
+
+vm_cpio() { (cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) > "$2"; }
+
+# vm_initramfs OUT INIT_SCRIPT : busybox + 9p modules + INIT_SCRIPT as /init.
+vm_initramfs() {
+	local out=$1 init=$2 r a
+	r=$(mktemp -d)
+	mkdir -p "$r"/{bb,proc,sys,dev,host,usr,etc,boot,run,tmp,var,results}
+	cp /bin/busybox "$r/bb/"
+	for a in sh mount mkdir insmod ln cat echo sleep sync; do ln -s busybox "$r/bb/$a"; done
+	vm_add_mods "$r" virtio_pci 9pnet_virtio 9p
+	cp "$init" "$r/init"; chmod +x "$r/init"
+	vm_cpio "$r" "$out"
+	rm -rf "$r"
+}
+
+# vm_results_prepare DIR JOB... : an empty results share holding the job.
+vm_results_prepare() {
+	local dir=$1; shift
+	rm -rf "$dir"; mkdir -p "$dir"
+	printf '%q ' "$@" > "$dir/job"
+	echo "$TOP" > "$dir/top"
+}
+
+# vm_check_dmesg FILE : non-zero and the offending lines when the log is bad.
+vm_check_dmesg() {
+	if grep -E "$DMESG_BAD" "$1"; then
+		return 1
+	fi
+	return 0
+}
