@@ -259,6 +259,11 @@ int netsvc_att_reconfigure(struct netsvc_attachment *att,
 	int err;
 
 	lockdep_assert_held(&netsvc_mutex);
+	if (att->detaching) {
+		NETSVC_ERR(extack, NULL, "service '%s' on %s is being detached",
+			   ops->name, att->dev->name);
+		return -EBUSY;
+	}
 	if (!ops->reconfigure) {
 		NETSVC_ERR(extack, NULL, "service '%s' has no live parameters", ops->name);
 		return -EOPNOTSUPP;
@@ -292,11 +297,32 @@ static void att_destroy(struct netsvc_attachment *att, enum netsvc_event ev)
 int netsvc_att_detach(struct netsvc_attachment *att,
 		      struct netlink_ext_ack *extack)
 {
-	int err;
+	int err = 0;
 
 	lockdep_assert_held(&netsvc_mutex);
+	if (att->detaching) {
+		NETSVC_ERR(extack, NULL, "service '%s' on %s is being detached",
+			   att->ops->name, att->dev->name);
+		return -EBUSY;
+	}
 	if (att->ops->quiesce) {
+		/*
+		 * Quiescing may take long (draining a guest's connections), so
+		 * it runs without the mutex: the rest of the control plane and
+		 * the RTNL-held notifier must not wait for it.  The attachment
+		 * stays listed and hooked; the notifier leaves it to us, and
+		 * our device reference keeps the net_device alive meanwhile.
+		 */
+		att->detaching = true;
+		mutex_unlock(&netsvc_mutex);
 		err = att->ops->quiesce(att, extack);
+		mutex_lock(&netsvc_mutex);
+		att->detaching = false;
+		if (att->dev->reg_state != NETREG_REGISTERED) {
+			/* The device went away meanwhile: nothing to keep. */
+			att_destroy(att, NETSVC_EVENT_DEV_GONE);
+			return 0;
+		}
 		if (err)
 			return err;
 	}
@@ -316,7 +342,7 @@ static int netsvc_netdev_event(struct notifier_block *nb, unsigned long event,
 	/* RTNL is held; our lock order allows taking the mutex inside it. */
 	mutex_lock(&netsvc_mutex);
 	list_for_each_entry_safe(att, tmp, &netsvc_attachments, list)
-		if (att->dev == dev)
+		if (att->dev == dev && !att->detaching)
 			att_destroy(att, NETSVC_EVENT_DEV_GONE);
 	mutex_unlock(&netsvc_mutex);
 	return NOTIFY_DONE;

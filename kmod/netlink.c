@@ -108,7 +108,8 @@ static struct netsvc_attachment *find_att(struct net_device *dev, const char *na
 			break;
 	if (ops)
 		NETSVC_ERR(extack, attrs[NETSVC_A_SERVICE],
-			   "service '%s' is not attached to this device", ops->name);
+			   "service '%s' is not attached to %s",
+			   ops->name, dev->name);
 	else
 		NL_SET_ERR_MSG_ATTR(extack, attrs[NETSVC_A_SERVICE], "unknown service");
 	return NULL;
@@ -250,7 +251,8 @@ static int cmd_attach(struct sk_buff *skb, struct genl_info *info)
 		err = -ENODEV;
 	} else if (netsvc_att_find(dev, ops)) {
 		NETSVC_ERR(extack, info->attrs[NETSVC_A_SERVICE],
-			   "service '%s' is already attached to this device", ops->name);
+			   "service '%s' is already attached to %s",
+			   ops->name, dev->name);
 		err = -EEXIST;
 	} else {
 		err = netsvc_att_create(dev, ops, prio, info->attrs[NETSVC_A_PARAMS], extack);

@@ -28,6 +28,7 @@ struct netsvc_attachment {
 	struct nf_hook_ops hooks[NETSVC_NDIR];
 	struct netsvc_pcpu_counters __percpu *counters;
 	void *config;				/* ops->config_size bytes */
+	bool detaching;				/* quiesce running, mutex dropped */
 	unsigned long priv[] __aligned(NETDEV_ALIGN);
 };
 
