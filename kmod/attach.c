@@ -12,6 +12,7 @@
 #include <linux/etherdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/netfilter.h>
 #include "netsvc.h"
 
 DEFINE_MUTEX(netsvc_mutex);
@@ -188,6 +189,22 @@ static void att_free(struct netsvc_attachment *att)
 	kfree(att);
 }
 
+/*
+ * The list is kept sorted by device, then priority, so that dumps show each
+ * vif's services in the order its packets meet them.  Returns the entry to
+ * insert before.
+ */
+static struct list_head *insert_pos(int ifindex, u32 priority)
+{
+	struct netsvc_attachment *a;
+
+	list_for_each_entry(a, &netsvc_attachments, list)
+		if (a->dev->ifindex > ifindex ||
+		    (a->dev->ifindex == ifindex && a->priority > priority))
+			return &a->list;
+	return &netsvc_attachments;
+}
+
 int netsvc_att_create(struct net_device *dev, struct netsvc_service_ops *ops,
 		      u32 priority, const struct nlattr *params,
 		      struct netlink_ext_ack *extack)
@@ -236,7 +253,7 @@ int netsvc_att_create(struct net_device *dev, struct netsvc_service_ops *ops,
 
 	/* The references are taken last so that the error path stays simple. */
 	netdev_hold(dev, &att->dev_tracker, GFP_KERNEL);
-	list_add_tail(&att->list, &netsvc_attachments);
+	list_add_tail(&att->list, insert_pos(dev->ifindex, priority));
 	pr_debug("attachment %s/%s created\n", dev->name, ops->name);
 	netsvc_notify(att, NETSVC_EVENT_ATTACHED);
 	return 0;
@@ -352,9 +369,40 @@ static struct notifier_block netsvc_netdev_nb = {
 	.notifier_call = netsvc_netdev_event,
 };
 
+/*
+ * The first netdev hook in the system flips four static keys (the ingress
+ * and egress queues, and netfilter's NETDEV ingress/egress), and the last one
+ * flips them back: each flip live-patches kernel text, a stop-the-world
+ * operation on every CPU.  Attach and detach are frequent (every vif hotplug,
+ * every reconfiguration by the operator), so netsvc holds the keys for as long
+ * as it is loaded and attachments never patch text.  Under QEMU TCG, patching
+ * the receive path while it runs hot has been seen to livelock both vCPUs.
+ */
+static void hold_hook_keys(void)
+{
+	net_inc_ingress_queue();
+	net_inc_egress_queue();
+	static_key_slow_inc(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_INGRESS]);
+	static_key_slow_inc(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_EGRESS]);
+}
+
+static void release_hook_keys(void)
+{
+	static_key_slow_dec(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_EGRESS]);
+	static_key_slow_dec(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_INGRESS]);
+	net_dec_egress_queue();
+	net_dec_ingress_queue();
+}
+
 int netsvc_attach_init(void)
 {
-	return register_netdevice_notifier(&netsvc_netdev_nb);
+	int err;
+
+	hold_hook_keys();
+	err = register_netdevice_notifier(&netsvc_netdev_nb);
+	if (err)
+		release_hook_keys();
+	return err;
 }
 
 void netsvc_attach_exit(void)
@@ -362,4 +410,5 @@ void netsvc_attach_exit(void)
 	unregister_netdevice_notifier(&netsvc_netdev_nb);
 	/* Services pin netsvc.ko and attachments pin services. */
 	WARN_ON(!list_empty(&netsvc_attachments));
+	release_hook_keys();
 }

@@ -449,7 +449,7 @@ static int cmd_help(int argc, char **argv)
 			return 0;
 		}
 	}
-	fprintf(stderr, "%s: no such command '%s'\n", prog, argv[0]);
+	fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n", prog, argv[0], prog);
 	return 2;
 }
 

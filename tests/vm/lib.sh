@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+# Test helpers for scripts that run inside the VM (tests/vm/run).
+#
+#  ┌─────────────────────┐     ┌──────────────────────────────┐     ┌─────────────────────┐
+#  │ ns "guest"          │     │ Dom0 (root ns)               │     │ ns "remote"         │
+#  │ eth0 10.3.0.2/24    ├─────┤ vif3.0 10.3.0.1/24           │     │                     │
+#  │      fd00:3::2/64   │veth │        fd00:3::1/64          │     │ eth0 10.9.0.2/24    │
+#  └─────────────────────┘     │ up0    10.9.0.1/24 fd00:9::1 ├─────┤      fd00:9::2/64   │
+#                              │ (routes, forwarding on)      │veth │ (netem on both ends)│
+#                              └──────────────────────────────┘     └─────────────────────┘
+# vif3.0 is named like netback's Dom0 end of a guest's netfront.  The guest
+# reaches the remote through Dom0, which routes; netem on up0 and on the
+# remote's eth0 plays the WAN.
+
+PASSED=0 FAILED=0
+pretty() { printf '[+] %s: %s\n' "$1" "${*:2}"; }
+g() { pretty guest "$*"; ip netns exec guest "$@"; }
+r() { pretty remote "$*"; ip netns exec remote "$@"; }
+d0() { pretty dom0 "$*"; "$@"; }
+# iputils is not installed on the host: busybox's ping, for every namespace.
+mkdir -p /tmp/bin && ln -sf "$(command -v busybox || echo /bb/busybox)" /tmp/bin/ping
+PATH=/tmp/bin:$PATH
+
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+# expect NAME GOT WANT
+expect() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+# expect_ok NAME CMD... / expect_fail NAME CODE WANT_STDERR CMD...
+expect_ok() { local n=$1 out; shift; if out=$("$@" 2>&1); then pass "$n"; else fail "$n" "'$*' failed: $out"; fi; }
+expect_err() {
+	local n=$1 code=$2 want=$3 out rc; shift 3
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" != "$code" ]; then fail "$n" "'$*' exited $rc, want $code ($out)"
+	elif [ "$out" != "$want" ]; then fail "$n" "'$*' said '$out', want '$want'"
+	else pass "$n"; fi
+}
+# expect_ge NAME GOT MIN
+expect_ge() {
+	if [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2', want >= $3"; fi
+}
+summary() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
+
+# stat IFACE SERVICE NAME: a service stat, or framework counter, from show -j.
+stat() { jstat "$(netsvcctl -j show "$1")" "$2" "$3"; }
+# jstat JSON SERVICE NAME: the same, from one snapshot of show -j.
+jstat() {
+	jq -r --arg s "$2" --arg n "$3" \
+		'.[] | select(.service == $s) | (.stats[$n] // .counters[$n] // .params[$n])' <<< "$1"
+}
+
+topo_up() {
+	modprobe veth; modprobe sch_netem 2>/dev/null
+	ip netns add guest; ip netns add remote
+	ip link add vif3.0 type veth peer name eth0 netns guest
+	ip link add up0 type veth peer name eth0 netns remote
+	ip addr add 10.3.0.1/24 dev vif3.0; ip addr add fd00:3::1/64 dev vif3.0 nodad
+	ip addr add 10.9.0.1/24 dev up0; ip addr add fd00:9::1/64 dev up0 nodad
+	ip link set vif3.0 up; ip link set up0 up; ip link set lo up
+	ip -n guest addr add 10.3.0.2/24 dev eth0; ip -n guest addr add fd00:3::2/64 dev eth0 nodad
+	ip -n remote addr add 10.9.0.2/24 dev eth0; ip -n remote addr add fd00:9::2/64 dev eth0 nodad
+	for n in guest remote; do ip -n $n link set eth0 up; ip -n $n link set lo up; done
+	ip -n guest route add default via 10.3.0.1; ip -n guest -6 route add default via fd00:3::1
+	ip -n remote route add default via 10.9.0.1; ip -n remote -6 route add default via fd00:9::1
+	sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+topo_down() {
+	ip link del vif3.0 2>/dev/null; ip link del up0 2>/dev/null
+	ip netns del guest 2>/dev/null; ip netns del remote 2>/dev/null
+	return 0
+}
+
+# uplink_netem "delay 25ms loss 1%": the WAN, applied in both directions.
+uplink_netem() {
+	tc qdisc replace dev up0 root netem $1
+	ip netns exec remote tc qdisc replace dev eth0 root netem $1
+}
+
+load_modules() {
+	insmod "$TOP/kmod/netsvc.ko" || return 1
+	echo 'module netsvc +p' > /sys/kernel/debug/dynamic_debug/control
+	insmod "$TOP/services/acct/netsvc_acct.ko" && insmod "$TOP/services/police/netsvc_police.ko"
+}
