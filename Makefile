@@ -93,4 +93,5 @@ dkms-install:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	-$(MAKE) -C tools/netsvcctl clean
+	-$(MAKE) -C xenctl clean
 	rm -rf build

@@ -96,29 +96,27 @@ static int finish(struct ns_req *r, int (*parse)(struct nlattr **, void *), void
 	return err ? 1 : 0;
 }
 
-static int cmd_attach(int argc, char **argv)
+static int attach_one(const char *svc, const char *ifname, int argc, char **argv)
 {
 	struct ns_req r;
-	int first = 2, err;
+	int first = 0, err;
 
-	if (argc < 2)
-		return usage_of("attach");
 	if (ns_req_init(&r, "attach", NETSVC_CMD_ATTACH, 0))
 		return 1;
-	put_dev_svc(&r, argv[0], argv[1]);
-	if (argc >= 4 && !strcmp(argv[2], "prio")) {
+	put_dev_svc(&r, svc, ifname);
+	if (argc >= 2 && !strcmp(argv[0], "prio")) {
 		char *end;
-		unsigned long prio = strtoul(argv[3], &end, 0);
+		unsigned long prio = strtoul(argv[1], &end, 0);
 
-		if (*end || !*argv[3]) {
-			fprintf(stderr, "%s: attach: prio must be a number, got '%s'\n", prog, argv[3]);
+		if (*end || !*argv[1]) {
+			fprintf(stderr, "%s: attach: prio must be a number, got '%s'\n", prog, argv[1]);
 			ns_req_free(&r);
 			return 2;
 		}
 		struct nlattr *a = tail(&r);
 		nla_put_u32(r.msg, NETSVC_A_PRIORITY, prio);
-		ns_req_span(&r, a, argv[3]);
-		first = 4;
+		ns_req_span(&r, a, argv[1]);
+		first = 2;
 	}
 	err = put_params(&r, argc - first, argv + first);
 	if (err) {
@@ -128,16 +126,74 @@ static int cmd_attach(int argc, char **argv)
 	return finish(&r, NULL, NULL);
 }
 
-static int cmd_detach(int argc, char **argv)
+static int detach_one(const char *svc, const char *ifname, int argc, char **argv)
 {
 	struct ns_req r;
 
-	if (argc != 2)
+	(void)argv;
+	if (argc)
 		return usage_of("detach");
 	if (ns_req_init(&r, "detach", NETSVC_CMD_DETACH, 0))
 		return 1;
-	put_dev_svc(&r, argv[0], argv[1]);
+	put_dev_svc(&r, svc, ifname);
 	return finish(&r, NULL, NULL);
+}
+
+/*
+ * SERVICE IFACE ... or SERVICE --domain NAME ...: the latter runs @one on
+ * each of the domain's vifs, and fails if any fails.
+ */
+static int per_vif(const char *what, int argc, char **argv,
+		   int (*one)(const char *, const char *, int, char **))
+{
+	char vifs[64][16];
+	int n, i, rc = 0, r;
+
+	if (argc < 2)
+		return usage_of(what);
+	if (strcmp(argv[1], "--domain"))
+		return one(argv[0], argv[1], argc - 2, argv + 2);
+	if (argc < 3)
+		return usage_of(what);
+	n = ns_domain_vifs(argv[2], vifs, 64);
+	if (n < 0) {
+		fprintf(stderr, "%s: %s: --domain needs a Xen Dom0 (XenStore is not reachable)\n",
+			prog, what);
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "%s: %s: %s: no such domain, or it has no vif\n", prog, what, argv[2]);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		r = one(argv[0], vifs[i], argc - 3, argv + 3);
+		if (r == 2)
+			return 2;
+		if (r)
+			rc = 1;
+		else if (!json)
+			printf("%s %s %s\n", one == attach_one ? "attached" : "detached",
+			       argv[0], vifs[i]);
+	}
+	return rc;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	return per_vif("attach", argc, argv, attach_one);
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	return per_vif("detach", argc, argv, detach_one);
+}
+
+static int cmd_guests(int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return usage_of("guests");
+	return ns_print_guests();
 }
 
 static int cmd_set(int argc, char **argv)
@@ -404,11 +460,12 @@ static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "services", cmd_services, "", "list loaded services and their parameters" },
-	{ "attach", cmd_attach, "SERVICE IFACE [prio N] [key=value ...]",
-	  "attach SERVICE to IFACE (lower prio = closer to the guest; default 100)" },
-	{ "detach", cmd_detach, "SERVICE IFACE", "detach SERVICE from IFACE" },
+	{ "attach", cmd_attach, "SERVICE IFACE|--domain NAME [prio N] [key=value ...]",
+	  "attach SERVICE to IFACE or to all of NAME's vifs (lower prio: closer to the guest)" },
+	{ "detach", cmd_detach, "SERVICE IFACE|--domain NAME", "detach SERVICE from IFACE or from all of NAME's vifs" },
 	{ "set", cmd_set, "SERVICE IFACE key=value ...", "change live parameters" },
 	{ "show", cmd_show, "[IFACE]", "show attachments, counters and service stats" },
+	{ "guests", cmd_guests, "", "Xen guests and their vifs (Dom0 only)" },
 	{ "monitor", cmd_monitor, "", "print attach/detach/device-gone events as they happen" },
 	{ "help", cmd_help, "[COMMAND]", "show help" },
 	{ NULL, NULL, NULL, NULL },
@@ -420,7 +477,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: %s [-j] COMMAND [ARGS]\n\n", prog);
 	for (c = cmds; c->name; c++)
-		fprintf(f, "  %-8s %-40s %s\n", c->name, c->args, c->help);
+		fprintf(f, "  %-8s %-50s %s\n", c->name, c->args, c->help);
 	fprintf(f, "\n  -j, --json     machine-readable JSON output\n"
 		   "  -h, --help     this text\n  -V, --version  the version\n");
 }

@@ -27,7 +27,11 @@ int ns_monitor(int (*parse)(uint8_t cmd, struct nlattr **tb, void *arg), void *a
 /* json.c */
 void json_str(FILE *f, const char *s);
 
-/* domain.c: the Xen domain that owns a vif, or NULL. */
-const char *ns_domain_of_ifname(const char *ifname);
+/* domain.c: Xen domains (xenctl/); all quiet without Xen. */
+bool ns_have_xen(void);
+const char *ns_domain_of_ifname(const char *ifname);	/* NULL: unknown */
+/* The Dom0 vifs of domain @domain; -1 without Xen. */
+int ns_domain_vifs(const char *domain, char (*ifnames)[16], int max);
+int ns_print_guests(void);
 
 #endif

@@ -15,6 +15,7 @@ t unknown-cmd 2 "unknown command 'frob'" frob
 t attach-usage 2 "Usage: netsvcctl attach SERVICE IFACE" attach acct
 t detach-usage 2 "Usage: netsvcctl detach SERVICE IFACE" detach acct
 t set-usage 2 "Usage: netsvcctl set SERVICE IFACE key=value" set acct vif3.0
+t domain-no-xen 1 "--domain needs a Xen Dom0" attach acct --domain g1
 t help 0 "" --help
 t help-cmd 0 "" help attach
 t help-unknown 2 "unknown command 'frob'" help frob
