@@ -21,7 +21,7 @@ CC ?= cc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 export USER_CFLAGS
 
-.PHONY: all modules tools unit check vmcheck demo bench fuzz deps clean install uninstall dkms-install
+.PHONY: all modules tools unit check vmcheck demo bench fuzz deps clean install install-files uninstall dkms-install
 
 VERSION := 0.1
 PREFIX ?= /usr/local
@@ -63,7 +63,9 @@ fuzz: deps
 
 # Modules for $(KVER) into .../extra (depmod'ed), netsvcctl and its man page,
 # the hotplug script and the example configuration.  DESTDIR stages elsewhere.
-install: all
+install: all install-files
+
+install-files:
 	install -d $(MODDIR)
 	install -m 644 kmod/netsvc.ko $(wildcard services/*/netsvc_*.ko) $(MODDIR)/
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
