@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ack_core: the portable part of the "ack" service (early TCP acknowledgement
+ * in Dom0).  No kernel headers, no skb, no clock, no locks: the glue parses
+ * each TCP segment into a struct ack_seg, calls ack_core_segment() under its
+ * per-vif lock with the time in nanoseconds, applies the verdict to the
+ * original packet and builds the packets described by the actions the core
+ * emits through env->emit.
+ *
+ * Sequence space, for one flow (guest -> WAN data direction):
+ *
+ *     una            nxt            edge
+ *      |--- kept -----|-- promised --|
+ *
+ * una  lowest byte the real receiver has not acknowledged,
+ * nxt  end of what the guest was acknowledged locally (== end of kept data),
+ * edge highest right window edge ever advertised to the guest.
+ *
+ * Everything in [una, nxt) is kept until the receiver acknowledges it; the
+ * budgets cover [una, max(edge, nxt)), so a guest that respects the window it
+ * was given never sends a byte the core cannot keep.
+ */
+#ifndef _NETSVC_ACK_CORE_H
+#define _NETSVC_ACK_CORE_H
+
+/* The shim: the only things the core takes from its environment's headers. */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+#endif
+
+#define ACK_NO_DEADLINE		(~(u64)0)
+
+/* TCP header flag bits, as on the wire. */
+#define ACK_TCP_FIN		0x01
+#define ACK_TCP_SYN		0x02
+#define ACK_TCP_RST		0x04
+#define ACK_TCP_PSH		0x08
+#define ACK_TCP_ACK		0x10
+
+#define ACK_MAX_SACK		4
+
+enum ack_dir {
+	ACK_FROM_GUEST,		/* seen at the vif's ingress: guest -> WAN */
+	ACK_TO_GUEST,		/* seen at the vif's egress: WAN -> guest */
+};
+
+enum ack_cc {
+	ACK_CC_NONE,
+	ACK_CC_RENO,
+};
+
+enum ack_verdict {
+	ACK_PASS,		/* let the segment go unchanged */
+	ACK_REWRITE,		/* write struct ack_rewrite's fields, fix checksums */
+	ACK_DROP,		/* consumed: the guest already has this ACK */
+};
+
+struct ack_sack {
+	u32 start, end;
+};
+
+/* One parsed TCP segment; addresses are 4 (AF_INET) or 16 bytes, zero padded. */
+struct ack_seg {
+	u8 dir;			/* enum ack_dir */
+	u8 family;		/* opaque to the core: part of the flow key */
+	u8 flags;		/* ACK_TCP_* */
+	u8 ttl;			/* IPv4 TTL or IPv6 hop limit */
+	u8 saddr[16], daddr[16];
+	u16 sport, dport;	/* host byte order */
+	u32 seq, ack;
+	u16 window;		/* raw header value, unscaled */
+	/* options */
+	u8 has_mss, has_wscale, sack_ok, has_ts;
+	u16 mss;
+	u8 wscale;
+	u8 nsack;		/* <= ACK_MAX_SACK */
+	u32 tsval, tsecr;
+	struct ack_sack sack[ACK_MAX_SACK];
+	const u8 *payload;	/* linear, len bytes */
+	u32 len;
+};
+
+/* For ACK_REWRITE: the values to put into the original segment. */
+struct ack_rewrite {
+	u32 ack;
+	u16 window;
+	bool strip_sack;	/* turn the SACK option into NOPs */
+};
+
+/* Addresses of a flow: g = guest side, r = remote (WAN) side. */
+struct ack_key {
+	u8 family;
+	u8 gaddr[16], raddr[16];
+	u16 gport, rport;
+};
+
+struct ack_flow;
+
+enum ack_action_type {
+	/* remote -> guest: seq, ack, window, flags (ACK), timestamps */
+	ACK_ACT_ACK_TO_GUEST,
+	/*
+	 * guest -> remote: a retransmission of len kept bytes from seq; fetch
+	 * them with ack_core_copy_kept(a->flow, a->seq, buf, a->len) while
+	 * still in the callback.  ack/window/timestamps are the guest's latest.
+	 */
+	ACK_ACT_XMIT_TO_WAN,
+	/*
+	 * Give up on the flow: a RST (with ACK) remote -> guest with seq/ack and
+	 * one guest -> remote with wan_seq/wan_ack.  The flow is freed after.
+	 */
+	ACK_ACT_RESET_BOTH,
+};
+
+struct ack_action {
+	u8 type;		/* enum ack_action_type */
+	u8 flags;		/* ACK_TCP_* for the (first) packet */
+	u8 ttl;			/* last seen in that packet's direction */
+	bool has_ts;
+	const struct ack_key *key;	/* valid during the callback only */
+	const struct ack_flow *flow;	/* valid during the callback only */
+	u32 seq, ack;
+	u16 window;		/* raw: already scaled for the receiving side */
+	u32 tsval, tsecr;
+	u32 len;		/* XMIT_TO_WAN: payload bytes */
+	u32 wan_seq, wan_ack;	/* RESET_BOTH: the RST toward the WAN */
+	u8 wan_ttl;		/* RESET_BOTH: TTL for the RST toward the WAN */
+};
+
+struct ack_env {
+	/* May fail (kernel: kmalloc(GFP_ATOMIC)); never called with size 0. */
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p);
+	/* Called synchronously from ack_core_segment()/ack_core_timer(). */
+	void (*emit)(void *ctx, const struct ack_action *a);
+	void *ctx;
+};
+
+struct ack_config {
+	u32 flow_budget;	/* bytes kept + promised per flow */
+	u64 vif_budget;		/* bytes kept + promised per core (vif) */
+	u32 cc;			/* enum ack_cc */
+	u16 port;		/* only flows whose SYN goes to this port; 0 = all */
+	u32 flow_limit;		/* tracked flows; more are passed untouched */
+	u32 retry_limit;	/* RTOs in a row before resetting the flow */
+	u32 dupthresh;		/* duplicate ACKs that trigger fast retransmit */
+	u32 rexmit_burst;	/* segments retransmitted per event at most */
+	u32 init_cwnd;		/* segments (cc=reno) */
+	u64 rto_init_ns, rto_min_ns, rto_max_ns;
+	u64 idle_ns;		/* free a flow with nothing kept after this */
+	u32 hash_seed;		/* random, against hash flooding */
+};
+
+struct ack_stats {
+	u64 flows;		/* tracked now */
+	u64 flows_created;
+	u64 flows_untracked;	/* handshakes not tracked: table full, no memory */
+	u64 local_acks;		/* ACKs built by the core and sent to the guest */
+	u64 kept_bytes, kept_peak;
+	u64 rexmit_fast;	/* segments retransmitted on dupacks / SACK */
+	u64 rexmit_rto;		/* segments retransmitted on RTO */
+	u64 acks_consumed;	/* receiver ACKs dropped: guest had them */
+	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
+	u64 fallbacks;		/* flows handed back to end-to-end */
+	u64 resets;		/* flows reset after retry_limit RTOs */
+	u64 alloc_failures;
+};
+
+struct ack_core;
+
+/* Fill @cfg with the defaults (also the test suite's baseline). */
+void ack_core_config_default(struct ack_config *cfg);
+
+struct ack_core *ack_core_create(const struct ack_env *env,
+				 const struct ack_config *cfg);
+/* Frees every flow and every kept byte; emits nothing. */
+void ack_core_destroy(struct ack_core *c);
+/* Budgets, cc, port, limits; existing flows keep their learned state. */
+void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg);
+
+enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
+				  u64 now, struct ack_rewrite *rw);
+
+/* Earliest time ack_core_timer() has something to do; ACK_NO_DEADLINE if none. */
+u64 ack_core_next_deadline(const struct ack_core *c);
+void ack_core_timer(struct ack_core *c, u64 now);
+
+/*
+ * Stop acknowledging locally (before detach): new handshakes are not tracked,
+ * flows stop early-acking but kept data is still retransmitted until the
+ * receivers acknowledge it.  Wait for ack_core_kept_total() == 0.
+ */
+void ack_core_drain(struct ack_core *c);
+u64 ack_core_kept_total(const struct ack_core *c);
+
+void ack_core_stats(const struct ack_core *c, struct ack_stats *st);
+
+/* Copy up to @len kept bytes from @seq; returns how many were copied. */
+u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len);
+/* The flow's kept range [*una, *nxt). */
+void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt);
+
+#endif /* _NETSVC_ACK_CORE_H */

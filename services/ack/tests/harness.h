@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the unit tests and the fuzzer: a counting allocator with failure
+ * injection, an action recorder that copies retransmitted data out and checks
+ * it against the payload pattern, and segment builders.
+ */
+#ifndef ACK_TEST_HARNESS_H
+#define ACK_TEST_HARNESS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include "../ack_core.h"
+
+#define MAX_REC 512
+
+struct rec {
+	struct ack_action a;
+	struct ack_key key;
+	bool data_ok;		/* XMIT_TO_WAN: copied len bytes, pattern right */
+};
+
+struct harness {
+	long allocs, frees, live;
+	long fail_in;		/* > 0: the fail_in-th allocation from now fails */
+	bool fail_all;
+	struct rec out[MAX_REC];
+	int nout;
+};
+
+/* The payload byte at sequence number seq: lets every copy be checked. */
+static inline u8 pat(u32 seq)
+{
+	return (u8)(seq * 2654435761u >> 24);
+}
+
+static void *h_alloc(void *ctx, size_t size)
+{
+	struct harness *h = ctx;
+
+	if (h->fail_all)
+		return NULL;
+	if (h->fail_in > 0 && --h->fail_in == 0)
+		return NULL;
+	h->allocs++;
+	h->live++;
+	return malloc(size);
+}
+
+static void h_free(void *ctx, void *p)
+{
+	struct harness *h = ctx;
+
+	if (!p)
+		return;
+	h->frees++;
+	h->live--;
+	free(p);
+}
+
+static void h_emit(void *ctx, const struct ack_action *a)
+{
+	static u8 buf[1 << 17];
+	struct harness *h = ctx;
+	struct rec *r;
+	u32 i;
+
+	if (h->nout >= MAX_REC)
+		return;
+	r = &h->out[h->nout++];
+	r->a = *a;
+	r->key = *a->key;
+	r->data_ok = true;
+	if (a->type == ACK_ACT_XMIT_TO_WAN) {
+		if (a->len > sizeof(buf) ||
+		    ack_core_copy_kept(a->flow, a->seq, buf, a->len) != a->len)
+			r->data_ok = false;
+		else
+			for (i = 0; i < a->len; i++)
+				if (buf[i] != pat(a->seq + i))
+					r->data_ok = false;
+	}
+}
+
+static inline struct ack_env harness_env(struct harness *h)
+{
+	struct ack_env env = { h_alloc, h_free, h_emit, h };
+
+	return env;
+}
+
+static u8 payload_buf[1 << 17];
+
+/* A payload for [seq, seq+len) in the pattern; valid until the next call. */
+static inline const u8 *payload(u32 seq, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len && i < sizeof(payload_buf); i++)
+		payload_buf[i] = pat(seq + i);
+	return payload_buf;
+}
+
+#endif

@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of ack_core: scripted segment sequences with exact expected
+ * actions, verdicts and counters.  Every test also ends with the core
+ * destroyed and the allocator back to zero live allocations.
+ *
+ * Flow under test: guest 10.0.0.2:40000 <-> remote 192.0.2.1:80, guest ISN G,
+ * remote ISN R.  S(i) is the start of the guest's i-th full data segment.
+ */
+#include "harness.h"
+
+#define MS		1000000ull
+#define G		1000u
+#define R		5000u
+
+static struct harness H;
+static struct ack_core *C;
+static struct ack_config CFG;
+static enum ack_verdict V;
+static struct ack_rewrite RW;
+static u64 NOW;
+static u16 GPORT = 40000;
+static u32 G_ISN = G;
+static u32 GTS;			/* the guest's next tsval */
+static u32 MSS = 1448;		/* payload per segment after handshake() */
+static bool failed;
+static char why[256];
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond) && !failed) {					\
+		failed = true;						\
+		snprintf(why, sizeof(why), __VA_ARGS__);		\
+	}								\
+} while (0)
+
+#define S(i)	(G_ISN + 1 + (u32)(i) * MSS)
+
+static void setup(void)
+{
+	struct ack_env env = harness_env(&H);
+
+	C = ack_core_create(&env, &CFG);
+	CHECK(C, "create failed");
+}
+
+static struct ack_seg seg(int dir, u8 flags, u32 seq, u32 ack, u16 win, u32 len)
+{
+	static const u8 gaddr[16] = { 10, 0, 0, 2 }, raddr[16] = { 192, 0, 2, 1 };
+	struct ack_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.dir = dir;
+	s.family = 2;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.window = win;
+	s.len = len;
+	s.payload = len ? payload(seq, len) : NULL;
+	if (dir == ACK_FROM_GUEST) {
+		s.ttl = 64;
+		memcpy(s.saddr, gaddr, 16);
+		memcpy(s.daddr, raddr, 16);
+		s.sport = GPORT;
+		s.dport = 80;
+	} else {
+		s.ttl = 50;
+		memcpy(s.saddr, raddr, 16);
+		memcpy(s.daddr, gaddr, 16);
+		s.sport = 80;
+		s.dport = GPORT;
+	}
+	return s;
+}
+
+static void go(const struct ack_seg *s)
+{
+	H.nout = 0;
+	memset(&RW, 0, sizeof(RW));
+	V = ack_core_segment(C, s, NOW, &RW);
+}
+
+static void tick(u64 t)
+{
+	NOW = t;
+	H.nout = 0;
+	ack_core_timer(C, NOW);
+}
+
+struct hs_opts {
+	int gws, rws;		/* -1: no option */
+	bool sack, ts;
+	u16 rmss;		/* 0: no option */
+	u16 synack_win;
+};
+
+static const struct hs_opts full = { 7, 8, true, true, 1460, 65535 };
+static const struct hs_opts plain = { -1, -1, false, false, 1460, 65535 };
+
+/* Guest SYN at NOW, remote SYN-ACK 10 ms later, guest's ACK. */
+static void handshake(const struct hs_opts *o)
+{
+	struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_SYN, G_ISN, 0, 64240, 0);
+
+	GTS = 100;
+	s.has_mss = 1;
+	s.mss = 1460;
+	s.has_wscale = o->gws >= 0;
+	s.wscale = o->gws;
+	s.sack_ok = o->sack;
+	s.has_ts = o->ts;
+	s.tsval = GTS++;
+	go(&s);
+	NOW += 10 * MS;
+	s = seg(ACK_TO_GUEST, ACK_TCP_SYN | ACK_TCP_ACK, R, G_ISN + 1, o->synack_win, 0);
+	s.has_mss = o->rmss != 0;
+	s.mss = o->rmss;
+	s.has_wscale = o->rws >= 0;
+	s.wscale = o->rws;
+	s.sack_ok = o->sack;
+	s.has_ts = o->ts;
+	s.tsval = 7000;
+	s.tsecr = 100;
+	go(&s);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, G_ISN + 1, R + 1, 502, 0);
+	s.has_ts = o->ts;
+	s.tsval = GTS++;
+	s.tsecr = 7000;
+	go(&s);
+	MSS = (o->rmss ? o->rmss : 536) - (o->ts ? 12 : 0);
+}
+
+/* The guest sends [seq, seq+len). */
+static void gdata(u32 seq, u32 len)
+{
+	struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, seq, R + 1, 502, len);
+
+	s.has_ts = 1;
+	s.tsval = GTS++;
+	s.tsecr = 7000;
+	go(&s);
+}
+
+/* The receiver acks, optionally with SACK blocks (pairs of start, end). */
+static void rack(u32 ack, u16 win, int nsack, const u32 *sk)
+{
+	struct ack_seg s = seg(ACK_TO_GUEST, ACK_TCP_ACK, R + 1, ack, win, 0);
+	int i;
+
+	s.has_ts = 1;
+	s.tsval = 7001;
+	s.nsack = nsack;
+	for (i = 0; i < nsack; i++) {
+		s.sack[i].start = sk[2 * i];
+		s.sack[i].end = sk[2 * i + 1];
+	}
+	go(&s);
+}
+
+static struct ack_stats stats(void)
+{
+	struct ack_stats st;
+
+	ack_core_stats(C, &st);
+	return st;
+}
+
+/* Exactly one action, of this type. */
+static const struct ack_action *one(int type)
+{
+	CHECK(H.nout == 1, "expected 1 action, got %d", H.nout);
+	CHECK(H.nout < 1 || H.out[0].a.type == type, "action type %d, want %d",
+	      H.out[0].a.type, type);
+	return &H.out[0].a;
+}
+
+static void expect_ack(u32 ack, u16 win)
+{
+	const struct ack_action *a = one(ACK_ACT_ACK_TO_GUEST);
+
+	CHECK(H.nout != 1 || (a->ack == ack && a->window == win),
+	      "local ACK %u win %u, want %u win %u", a->ack - G_ISN,
+	      a->window, ack - G_ISN, win);
+}
+
+static void expect_xmit(int i, u32 seq, u32 len)
+{
+	const struct rec *r = &H.out[i];
+
+	CHECK(i < H.nout && r->a.type == ACK_ACT_XMIT_TO_WAN &&
+	      r->a.seq == seq && r->a.len == len && r->data_ok,
+	      "action %d: type %d seq +%u len %u ok %d, want xmit +%u len %u",
+	      i, r->a.type, r->a.seq - G_ISN, r->a.len, r->data_ok,
+	      seq - G_ISN, len);
+}
+
+/* ---- tests ---- */
+
+static void t_handshake_learning(void)
+{
+	const struct ack_action *a;
+
+	setup();
+	handshake(&full);
+	CHECK(stats().flows == 1, "flows %llu", (unsigned long long)stats().flows);
+	gdata(S(0), MSS);
+	CHECK(V == ACK_PASS, "verdict %d", V);
+	a = one(ACK_ACT_ACK_TO_GUEST);
+	/* window: SYN-ACK's 65535 (unscaled) - 1448, in units of 2^8 */
+	CHECK(a->seq == R + 1 && a->ack == S(1) && a->window == (65535 - 1448) >> 8,
+	      "ack seq %u ack +%u win %u", a->seq, a->ack - G, a->window);
+	CHECK(a->has_ts && a->tsval == 7000 && a->tsecr == GTS - 1,
+	      "ts %d %u %u", a->has_ts, a->tsval, a->tsecr);
+	CHECK(a->flags == ACK_TCP_ACK && a->ttl == 50, "flags %x ttl %u", a->flags, a->ttl);
+	CHECK(H.out[0].key.gport == 40000 && H.out[0].key.rport == 80 &&
+	      H.out[0].key.gaddr[0] == 10 && H.out[0].key.raddr[0] == 192 &&
+	      H.out[0].key.family == 2, "key");
+	/* mss 1460 - 12 (timestamps): the RTO retransmits one 1448-byte segment */
+	gdata(S(1), 2 * MSS);
+	tick(NOW + 1000 * MS);
+	expect_xmit(0, S(0), 1448);
+	CHECK(H.out[0].a.ttl == 64 && H.out[0].a.ack == R + 1 &&
+	      H.out[0].a.window == 502 && H.out[0].a.has_ts &&
+	      H.out[0].a.tsval == GTS - 1 && H.out[0].a.tsecr == 7000,
+	      "xmit header fields");
+}
+
+static void t_handshake_plain(void)
+{
+	const struct ack_action *a;
+
+	setup();
+	handshake(&plain);
+	gdata(S(0), 1000);
+	a = one(ACK_ACT_ACK_TO_GUEST);
+	CHECK(a->ack == S(0) + 1000 && a->window == 65535 - 1000 && !a->has_ts,
+	      "ack +%u win %u ts %d", a->ack - G, a->window, a->has_ts);
+	tick(NOW + 1000 * MS);
+	expect_xmit(0, S(0), 1000);
+	CHECK(!H.out[0].a.has_ts, "xmit has ts");
+}
+
+static void t_server_side(void)
+{
+	struct ack_seg s;
+
+	setup();
+	s = seg(ACK_TO_GUEST, ACK_TCP_SYN, R, 0, 65535, 0);
+	s.has_mss = 1;
+	s.mss = 1400;
+	go(&s);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_SYN | ACK_TCP_ACK, G, R + 1, 64240, 0);
+	go(&s);
+	NOW += 20 * MS;
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK, R + 1, G + 1, 4000, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && H.nout == 0, "third ACK must pass: %d", V);
+	MSS = 1400;
+	gdata(S(0), 1400);
+	expect_ack(S(1), 2600);
+	CHECK(stats().local_acks == 1, "local acks");
+}
+
+static void t_inorder_local_ack(void)
+{
+	int i;
+
+	setup();
+	handshake(&plain);
+	for (i = 0; i < 3; i++) {
+		gdata(S(i), MSS);
+		CHECK(V == ACK_PASS, "verdict %d", V);
+		expect_ack(S(i + 1), 65535 - (i + 1) * MSS);
+	}
+	CHECK(stats().local_acks == 3 && stats().kept_bytes == 3 * MSS,
+	      "acks %llu kept %llu", (unsigned long long)stats().local_acks,
+	      (unsigned long long)stats().kept_bytes);
+}
+
+static void t_receiver_ack_consumed(void)
+{
+	setup();
+	handshake(&full);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	rack(S(1), 256, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "verdict %d actions %d", V, H.nout);
+	CHECK(stats().kept_bytes == MSS && stats().acks_consumed == 1, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+	rack(S(2), 256, 0, NULL);
+	CHECK(V == ACK_DROP && stats().kept_bytes == 0, "second ack");
+}
+
+static void t_fast_retransmit(void)
+{
+	int i;
+
+	setup();
+	handshake(&plain);
+	for (i = 0; i < 5; i++)
+		gdata(S(i), MSS);
+	rack(S(1), 65535, 0, NULL);
+	for (i = 0; i < 3; i++) {
+		rack(S(1), 65535, 0, NULL);
+		CHECK(V == ACK_DROP, "dupack %d verdict %d", i, V);
+		CHECK(i == 2 || H.nout == 0, "early retransmit after %d dupacks", i + 1);
+	}
+	CHECK(H.nout == 1, "actions %d", H.nout);
+	expect_xmit(0, S(1), MSS);
+	CHECK(H.out[0].a.flags == ACK_TCP_ACK, "flags %x", H.out[0].a.flags);
+	CHECK(stats().rexmit_fast == 1 && stats().rexmit_rto == 0, "counters");
+	rack(S(1), 65535, 0, NULL);
+	CHECK(H.nout == 0, "4th dupack retransmitted");
+	rack(S(5), 65535, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && H.nout == 0, "all acked");
+}
+
+static void t_sack_holes(void)
+{
+	u32 sk[4];
+	int i;
+
+	setup();
+	handshake(&full);
+	MSS = 1448;
+	for (i = 0; i < 6; i++)
+		gdata(S(i), MSS);
+	/* segments 1 and 3 are lost */
+	rack(S(1), 256, 0, NULL);
+	sk[0] = S(2), sk[1] = S(3);
+	rack(S(1), 256, 1, sk);
+	sk[2] = S(4), sk[3] = S(5);
+	rack(S(1), 256, 2, sk);
+	CHECK(H.nout == 0 && V == ACK_DROP, "early");
+	sk[3] = S(6);
+	rack(S(1), 256, 2, sk);
+	CHECK(H.nout == 2, "actions %d", H.nout);
+	expect_xmit(0, S(1), MSS);
+	expect_xmit(1, S(3), MSS);
+	rack(S(1), 256, 2, sk);
+	CHECK(H.nout == 0, "holes retransmitted twice");
+	rack(S(3), 256, 1, sk + 2);
+	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack: %d actions", H.nout);
+	rack(S(6), 256, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && stats().rexmit_fast == 2, "end");
+}
+
+static void t_rto_rtt_backoff(void)
+{
+	CFG.rto_min_ns = 1 * MS;
+	setup();
+	/* handshake RTT 10 ms: srtt 10, rttvar 5, rto 30 ms */
+	handshake(&plain);
+	NOW = 100 * MS;
+	gdata(S(0), MSS);
+	CHECK(ack_core_next_deadline(C) == 130 * MS, "deadline %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	NOW = 140 * MS;
+	/* sample 40: rttvar 11.25, srtt 13.75, rto 58.75 ms */
+	rack(S(1), 65535, 0, NULL);
+	CHECK(ack_core_next_deadline(C) == 140 * MS + CFG.idle_ns, "idle deadline");
+	NOW = 200 * MS;
+	gdata(S(1), MSS);
+	CHECK(ack_core_next_deadline(C) == 258750000ull, "deadline %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(258749999ull);
+	CHECK(H.nout == 0, "early RTO");
+	tick(258750000ull);
+	expect_xmit(0, S(1), MSS);
+	CHECK(ack_core_next_deadline(C) == 258750000ull + 117500000ull, "backoff 1: %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(376250000ull);
+	expect_xmit(0, S(1), MSS);
+	CHECK(ack_core_next_deadline(C) == 376250000ull + 235000000ull, "backoff 2: %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	CHECK(stats().rexmit_rto == 2, "rto count");
+	NOW = 700 * MS;
+	rack(S(2), 65535, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && H.nout == 0, "acked");
+}
+
+static void t_retry_limit_reset(void)
+{
+	const struct ack_action *a;
+
+	CFG.retry_limit = 2;
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	tick(ack_core_next_deadline(C));
+	a = one(ACK_ACT_RESET_BOTH);
+	CHECK(H.nout != 1 || (a->seq == R + 1 && a->ack == S(2) &&
+			      a->wan_seq == S(0) && a->wan_ack == R + 1 &&
+			      a->flags == (ACK_TCP_RST | ACK_TCP_ACK) &&
+			      a->ttl == 50 && a->wan_ttl == 64),
+	      "reset fields seq %u ack +%u wan_seq +%u wan_ack %u", a->seq,
+	      a->ack - G, a->wan_seq - G, a->wan_ack);
+	CHECK(stats().resets == 1 && stats().flows == 0 && stats().kept_bytes == 0,
+	      "after reset");
+	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
+	CHECK(H.live == 2, "live %ld (core and table only)", H.live);
+}
+
+static void t_guest_reorder_fallback(void)
+{
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(2), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "gap acked");
+	CHECK(stats().fallbacks == 1, "fallbacks %llu",
+	      (unsigned long long)stats().fallbacks);
+	gdata(S(1), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked after fallback");
+	CHECK(stats().kept_bytes == MSS, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+	/* what was acked locally is still recovered */
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	/* the guest has S(1) already; beyond it is its own business */
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS, "ack of the fallback edge: %d", V);
+	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "handed back");
+	rack(S(3), 65535, 0, NULL);
+	CHECK(V == ACK_PASS, "end to end");
+}
+
+static void t_guest_retransmit_reack(void)
+{
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	gdata(S(0), MSS);
+	expect_ack(S(2), 65535 - 2 * MSS);
+	CHECK(V == ACK_PASS, "verdict");
+	/* overlapping repacketization keeps only the new part */
+	gdata(S(1), 2 * MSS);
+	expect_ack(S(3), 65535 - 3 * MSS);
+	CHECK(stats().kept_bytes == 3 * MSS && stats().local_acks == 4 &&
+	      stats().fallbacks == 0, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+}
+
+static void t_fin_end_to_end(void)
+{
+	struct ack_seg s;
+
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_FIN | ACK_TCP_ACK, S(1), R + 1, 502, 100);
+	go(&s);
+	CHECK(V == ACK_PASS && H.nout == 0, "FIN acked locally");
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().kept_bytes == 0, "receiver ack must reach the guest");
+	rack(S(1) + 100, 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().flows == 1, "FIN not yet acked");
+	rack(S(1) + 101, 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0, "ack of FIN: %d", V);
+	CHECK(stats().flows == 0, "flow not freed after FIN ack");
+}
+
+static void t_rst_frees(void)
+{
+	struct ack_seg s;
+
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_RST, S(1), 0, 0, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && stats().flows == 0 && stats().kept_bytes == 0, "guest RST");
+	GPORT = 40001;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	s = seg(ACK_TO_GUEST, ACK_TCP_RST | ACK_TCP_ACK, R + 1, S(1), 0, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && stats().flows == 0 && stats().kept_bytes == 0, "remote RST");
+	CHECK(H.live == 2, "live %ld", H.live);
+	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
+}
+
+static void t_window_scaling(void)
+{
+	struct hs_opts o = { 7, 2, false, false, 1460, 65535 };
+
+	setup();
+	handshake(&o);
+	gdata(S(0), 1000);
+	expect_ack(S(0) + 1000, (65535 - 1000) >> 2);
+	/* now the receiver's window is scaled: 65535 << 2 */
+	rack(S(0) + 1000, 65535, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "verdict %d actions %d", V, H.nout);
+	gdata(S(0) + 1000, 1000);
+	expect_ack(S(0) + 2000, (262140 - 1000) >> 2);
+}
+
+static void t_window_scaling_cap(void)
+{
+	struct hs_opts o = { 7, 1, false, false, 1460, 65535 };
+
+	setup();
+	handshake(&o);
+	/* 131070 bytes: wider than 16 bits after scaling, capped */
+	rack(S(0), 65535, 0, NULL);
+	gdata(S(0), 1000);
+	expect_ack(S(0) + 1000, 65035);
+	/* 14 is the largest shift (RFC 7323) */
+	ack_core_destroy(C);
+	CHECK(H.live == 0, "leak");
+	o.rws = 20;
+	setup();
+	handshake(&o);
+	rack(S(0), 4, 0, NULL);		/* 4 << 14 = 65536 */
+	gdata(S(0), 1000);
+	expect_ack(S(0) + 1000, (65536 - 1000) >> 14);
+}
+
+static void t_flow_budget(void)
+{
+	struct ack_seg s;
+
+	CFG.flow_budget = 4000;
+	setup();
+	handshake(&plain);
+	MSS = 1460;
+	gdata(S(0), 1460);
+	expect_ack(S(0) + 1460, 2540);
+	gdata(S(0) + 1460, 1460);
+	expect_ack(S(0) + 2920, 1080);
+	gdata(S(0) + 2920, 1080);
+	expect_ack(S(0) + 4000, 0);
+	CHECK(stats().kept_bytes == 4000, "kept");
+	/* a zero-window probe (Linux: seq una-1, no data) gets the ACK again */
+	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(0) + 3999, R + 1, 502, 0);
+	go(&s);
+	expect_ack(S(0) + 4000, 0);
+	/* the receiver frees 1460: the blocked guest gets a window update */
+	rack(S(0) + 1460, 65535, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict %d", V);
+	expect_ack(S(0) + 4000, 1460);
+	gdata(S(0) + 4000, 1460);
+	expect_ack(S(0) + 5460, 0);
+	CHECK(stats().kept_bytes == 4000 && stats().fallbacks == 0, "no loss");
+	rack(S(0) + 5460, 65535, 0, NULL);
+	expect_ack(S(0) + 5460, 4000);
+	CHECK(stats().kept_bytes == 0, "kept");
+}
+
+static void t_vif_budget(void)
+{
+	CFG.flow_budget = 4000;
+	CFG.vif_budget = 6000;
+	setup();
+	GPORT = 40000;
+	handshake(&plain);
+	GPORT = 40001;
+	handshake(&plain);
+	MSS = 1460;
+	GPORT = 40000;
+	gdata(S(0), 1460);
+	expect_ack(S(0) + 1460, 2540);	/* A: 4000 committed */
+	GPORT = 40001;
+	gdata(S(0), 1460);
+	expect_ack(S(0) + 1460, 540);	/* B: what is left of 6000 */
+	gdata(S(0) + 1460, 540);
+	expect_ack(S(0) + 2000, 0);
+	CHECK(stats().kept_bytes == 3460, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+	/* A's receiver acks: the vif budget frees and B is reopened */
+	GPORT = 40000;
+	rack(S(0) + 1460, 65535, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict");
+	GPORT = 40001;
+	expect_ack(S(0) + 2000, 1460);
+	CHECK(H.nout != 1 || H.out[0].key.gport == 40001, "update went to port %u",
+	      H.out[0].key.gport);
+	CHECK(stats().fallbacks == 0, "fallback");
+}
+
+static void t_wraparound(void)
+{
+	int i;
+	u32 sk[2];
+
+	G_ISN = 0xfffff000u;
+	setup();
+	handshake(&full);
+	for (i = 0; i < 5; i++) {
+		gdata(S(i), MSS);
+		expect_ack(S(i + 1), (65535 - (i + 1) * MSS) >> 8);
+	}
+	CHECK(S(3) < S(2), "did not wrap");
+	rack(S(1), 256, 0, NULL);
+	sk[0] = S(3), sk[1] = S(5);
+	for (i = 0; i < 3; i++)
+		rack(S(1), 256, 1, sk);
+	/* both segments below the SACKed block, across 2^32 */
+	CHECK(H.nout == 2, "actions %d", H.nout);
+	expect_xmit(0, S(1), MSS);
+	expect_xmit(1, S(2), MSS);
+	rack(S(3), 256, 1, sk);
+	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack");
+	rack(S(5), 256, 0, NULL);
+	CHECK(stats().kept_bytes == 0, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+}
+
+static void t_gso_64k(void)
+{
+	struct hs_opts o = full;
+	long chunks;
+
+	o.synack_win = 65535;
+	CFG.flow_budget = 1 << 20;
+	setup();
+	handshake(&o);
+	rack(S(0), 1024, 0, NULL);	/* 256 KiB */
+	chunks = H.live;
+	gdata(S(0), 65536);
+	expect_ack(S(0) + 65536, (262144 - 65536) >> 8);
+	CHECK(stats().kept_bytes == 65536, "kept");
+	chunks = H.live - chunks;
+	CHECK(chunks == (65536 + 4095 - 16) / (4096 - 16), "chunks %ld", chunks);
+	rack(S(0) + 30000, 1024, 0, NULL);
+	CHECK(stats().kept_bytes == 35536, "partial");
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0) + 30000, MSS);
+	rack(S(0) + 65536, 1024, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && H.live == 3, "live %ld", H.live);
+}
+
+static void t_to_guest_rewrite(void)
+{
+	struct ack_seg s;
+
+	setup();
+	handshake(&full);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	/* receiver data acking only S(1), with a SACK block: rewritten */
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, R + 1, S(1), 256, 100);
+	s.nsack = 1;
+	s.sack[0].start = S(1) + 500;
+	s.sack[0].end = S(2);
+	go(&s);
+	CHECK(V == ACK_REWRITE && RW.ack == S(2) && RW.strip_sack &&
+	      RW.window == (65535 - 2 * MSS) >> 8,
+	      "verdict %d ack +%u strip %d win %u", V, RW.ack - G, RW.strip_sack,
+	      RW.window);
+	CHECK(H.nout == 0, "actions");
+	/* acking everything: unchanged */
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, R + 101, S(2), 256, 100);
+	go(&s);
+	CHECK(V == ACK_PASS, "verdict %d", V);
+	/* a receiver FIN is never consumed */
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_FIN, R + 201, S(2), 256, 0);
+	go(&s);
+	CHECK(V == ACK_PASS, "FIN verdict %d", V);
+	gdata(S(2), MSS);
+	CHECK(H.nout == 1 && H.out[0].a.seq == R + 202, "local ACK seq %u after remote FIN",
+	      H.out[0].a.seq);
+	CHECK(stats().acks_rewritten == 1, "rewritten");
+}
+
+static void t_preopen_untouched(void)
+{
+	setup();
+	gdata(S(0), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "data");
+	rack(S(1), 256, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0, "ack");
+	CHECK(stats().flows == 0 && H.live == 2, "state created");
+	/* a SYN-ACK from the guest with no SYN seen: opened before attach */
+	{
+		struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_SYN | ACK_TCP_ACK, G, R + 1, 100, 0);
+
+		go(&s);
+		CHECK(V == ACK_PASS && stats().flows == 0, "synack tracked");
+	}
+}
+
+static void t_flow_limit(void)
+{
+	CFG.flow_limit = 2;
+	setup();
+	for (GPORT = 40000; GPORT < 40003; GPORT++)
+		handshake(&plain);
+	CHECK(stats().flows == 2 && stats().flows_untracked == 1, "flows %llu untracked %llu",
+	      (unsigned long long)stats().flows,
+	      (unsigned long long)stats().flows_untracked);
+	GPORT = 40002;
+	gdata(S(0), MSS);
+	CHECK(H.nout == 0 && V == ACK_PASS, "untracked flow acked");
+	GPORT = 40001;
+	gdata(S(0), MSS);
+	CHECK(H.nout == 1, "tracked flow not acked");
+}
+
+static void t_port_filter(void)
+{
+	struct ack_seg s;
+
+	CFG.port = 443;
+	setup();
+	handshake(&plain);
+	CHECK(stats().flows == 0, "port 80 tracked");
+	s = seg(ACK_TO_GUEST, ACK_TCP_SYN, R, 0, 65535, 0);
+	s.dport = 443;
+	go(&s);
+	CHECK(stats().flows == 1, "SYN to port 443 not tracked");
+}
+
+static void t_reno(void)
+{
+	CFG.cc = ACK_CC_RENO;
+	CFG.init_cwnd = 4;
+	setup();
+	handshake(&plain);
+	MSS = 1460;
+	gdata(S(0), MSS);
+	expect_ack(S(1), 4380);		/* cwnd 5840 - 1460 in flight */
+	gdata(S(1), MSS);
+	gdata(S(2), MSS);
+	gdata(S(3), MSS);
+	expect_ack(S(4), 0);
+	/* slow start: +1 MSS per ACK; the blocked guest is told */
+	rack(S(1), 65535, 0, NULL);
+	expect_ack(S(4), 2920);
+	/* loss of S(1): three dupacks halve cwnd (flight 4380: ssthresh 2920) */
+	rack(S(1), 65535, 0, NULL);
+	rack(S(1), 65535, 0, NULL);
+	rack(S(1), 65535, 0, NULL);
+	expect_xmit(0, S(1), MSS);
+	gdata(S(3), MSS);		/* the guest retransmits: window 0 now */
+	expect_ack(S(4), 0);
+	/* recovery ends: cwnd = ssthresh = 2920 */
+	rack(S(4), 65535, 0, NULL);
+	expect_ack(S(4), 2920);
+	/* RTO: cwnd 1 MSS */
+	gdata(S(4), MSS);
+	gdata(S(5), MSS);
+	expect_ack(S(6), 0);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(4), MSS);
+	rack(S(5), 65535, 0, NULL);
+	/* partial ack in loss recovery: next segment resent, window closed */
+	expect_xmit(0, S(5), MSS);
+	CHECK(H.nout == 1, "actions %d", H.nout);
+	rack(S(6), 65535, 0, NULL);
+	/* slow start from 1 MSS: ssthresh 2920, cwnd 1460 (+0 in recovery) */
+	CHECK(stats().kept_bytes == 0, "kept");
+}
+
+static void t_drain(void)
+{
+	struct ack_seg s;
+
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	ack_core_drain(C);
+	CHECK(ack_core_kept_total(C) == 2 * MSS, "kept");
+	gdata(S(2), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked while draining");
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_DROP, "guest has this ack");
+	rack(S(2), 65535, 0, NULL);
+	CHECK(V == ACK_PASS, "beyond the drain edge: %d", V);
+	CHECK(ack_core_kept_total(C) == 0 && stats().flows == 0, "drained");
+	CHECK(stats().fallbacks == 0, "drain counted as fallback");
+	GPORT = 40001;
+	s = seg(ACK_FROM_GUEST, ACK_TCP_SYN, G, 0, 100, 0);
+	go(&s);
+	CHECK(stats().flows == 0, "tracked while draining");
+}
+
+static void t_destroy_frees(void)
+{
+	int i;
+
+	setup();
+	for (GPORT = 40000; GPORT < 40010; GPORT++) {
+		handshake(&full);
+		for (i = 0; i < 10; i++)
+			gdata(S(i), MSS);
+	}
+	CHECK(stats().kept_bytes == 100 * MSS && H.live > 12, "kept");
+	/* the runner destroys and counts */
+}
+
+static void t_alloc_failure(void)
+{
+	setup();
+	handshake(&plain);
+	H.fail_in = 1;
+	gdata(S(0), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked without memory");
+	CHECK(stats().fallbacks == 1 && stats().alloc_failures == 1 &&
+	      stats().flows == 0, "fallback %llu", (unsigned long long)stats().fallbacks);
+
+	/* with kept data: it is still recovered */
+	GPORT = 40001;
+	handshake(&plain);
+	gdata(S(0), 3000);
+	H.fail_in = 1;
+	gdata(S(0) + 3000, 3000);	/* needs a new chunk */
+	CHECK(H.nout == 0, "acked without memory");
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	rack(S(0) + 3000, 65535, 0, NULL);
+	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "handed back");
+
+	/* no memory for a flow: untracked */
+	GPORT = 40002;
+	H.fail_in = 1;
+	handshake(&plain);
+	CHECK(stats().flows_untracked == 1, "untracked");
+}
+
+static void t_syn_reuse(void)
+{
+	setup();
+	handshake(&plain);
+	G_ISN = 77777;
+	handshake(&plain);
+	gdata(S(0), 100);
+	expect_ack(S(0) + 100, 65435);
+	CHECK(stats().flows == 1, "flows");
+}
+
+/* ---- runner ---- */
+
+static int passed, nfailed;
+
+static void run(const char *name, void (*fn)(void))
+{
+	memset(&H, 0, sizeof(H));
+	ack_core_config_default(&CFG);
+	CFG.hash_seed = 0x1234;
+	C = NULL;
+	NOW = 0;
+	GPORT = 40000;
+	G_ISN = G;
+	MSS = 1448;
+	failed = false;
+	fn();
+	if (C) {
+		ack_core_destroy(C);
+		CHECK(H.live == 0, "%ld allocations leaked", H.live);
+	}
+	if (failed) {
+		printf("FAIL %s: %s\n", name, why);
+		nfailed++;
+	} else {
+		printf("PASS %s\n", name);
+		passed++;
+	}
+}
+
+int main(void)
+{
+	run("ack_handshake_learning", t_handshake_learning);
+	run("ack_handshake_plain", t_handshake_plain);
+	run("ack_server_side", t_server_side);
+	run("ack_inorder_local_ack", t_inorder_local_ack);
+	run("ack_receiver_ack_consumed", t_receiver_ack_consumed);
+	run("ack_fast_retransmit", t_fast_retransmit);
+	run("ack_sack_holes", t_sack_holes);
+	run("ack_rto_rtt_backoff", t_rto_rtt_backoff);
+	run("ack_retry_limit_reset", t_retry_limit_reset);
+	run("ack_guest_reorder_fallback", t_guest_reorder_fallback);
+	run("ack_guest_retransmit_reack", t_guest_retransmit_reack);
+	run("ack_fin_end_to_end", t_fin_end_to_end);
+	run("ack_rst_frees", t_rst_frees);
+	run("ack_window_scaling", t_window_scaling);
+	run("ack_window_scaling_cap", t_window_scaling_cap);
+	run("ack_flow_budget", t_flow_budget);
+	run("ack_vif_budget", t_vif_budget);
+	run("ack_wraparound", t_wraparound);
+	run("ack_gso_64k", t_gso_64k);
+	run("ack_to_guest_rewrite", t_to_guest_rewrite);
+	run("ack_preopen_untouched", t_preopen_untouched);
+	run("ack_flow_limit", t_flow_limit);
+	run("ack_port_filter", t_port_filter);
+	run("ack_reno", t_reno);
+	run("ack_drain", t_drain);
+	run("ack_destroy_frees", t_destroy_frees);
+	run("ack_alloc_failure", t_alloc_failure);
+	run("ack_syn_reuse", t_syn_reuse);
+	printf("%d passed, %d failed\n", passed, nfailed);
+	return nfailed ? 1 : 0;
+}
