@@ -390,6 +390,12 @@ u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len)
 	return done;
 }
 
+const struct ack_flow *ack_core_lookup(struct ack_core *c,
+				       const struct ack_key *key)
+{
+	return lookup(c, key);
+}
+
 void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt)
 {
 	*una = f->una;

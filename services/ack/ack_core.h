@@ -207,6 +207,9 @@ void ack_core_stats(const struct ack_core *c, struct ack_stats *st);
 
 /* Copy up to @len kept bytes from @seq; returns how many were copied. */
 u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len);
+/* The flow of @key, or NULL; valid until the next call into the core. */
+const struct ack_flow *ack_core_lookup(struct ack_core *c,
+				       const struct ack_key *key);
 /* The flow's kept range [*una, *nxt). */
 void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt);
 
