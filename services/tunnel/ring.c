@@ -239,9 +239,11 @@ bool ntr_close(struct ntr_ring *r)
 }
 
 /*
- * Read prod once and check it before believing it: forward only, in 8-byte
- * steps, never more than size ahead of what we consumed.  closed is read
- * first, so that once it is seen the final prod is seen too.
+ * Read prod once and check it before believing it: in 8-byte steps, never
+ * more than size ahead of what we consumed.  Callers only look again once
+ * they have consumed all of r->peer, so a prod that went backwards shows up
+ * here as one that is more than a ring ahead.  closed is read first, so that
+ * once it is seen the final prod is seen too.
  */
 static int refresh_prod(struct ntr_ring *r)
 {
@@ -250,8 +252,6 @@ static int refresh_prod(struct ntr_ring *r)
 
 	if (prod - r->head > r->size)
 		return peer_broken(r, "producer index more than a ring ahead");
-	if (prod - r->head < r->peer - r->head)
-		return peer_broken(r, "producer index went backwards");
 	if (prod & (NTR_ALIGN - 1))
 		return peer_broken(r, "producer index misaligned");
 	r->peer = prod;
