@@ -623,6 +623,16 @@ static void rexmit(struct ack_core *c, struct ack_flow *f, u32 max, bool force,
 	}
 }
 
+/* Segments one event may retransmit: cc=reno keeps them within cwnd. */
+static u32 burst(const struct ack_core *c, const struct ack_flow *f)
+{
+	u32 n = c->cfg.rexmit_burst;
+
+	if (c->cfg.cc == ACK_CC_RENO && f->cwnd / f->mss < n)
+		n = f->cwnd / f->mss ? f->cwnd / f->mss : 1;
+	return n;
+}
+
 static void reset_both(struct ack_core *c, struct ack_flow *f)
 {
 	struct ack_action a;
@@ -783,7 +793,9 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		f->retries = 0;
 		f->dupacks = 0;
 		sack_prune(f);
-		if (c->cfg.cc == ACK_CC_RENO && !(f->flags & F_RECOVERY) && acked) {
+		/* no growth in fast recovery; slow start again after an RTO */
+		if (c->cfg.cc == ACK_CC_RENO && acked &&
+		    (!(f->flags & F_RECOVERY) || (f->flags & F_LOSS))) {
 			if (f->cwnd < f->ssthresh)
 				f->cwnd += umin(acked, f->mss);
 			else
@@ -805,6 +817,12 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		f->flags |= F_RWIN;
 	}
 	f->r_win_raw = s->window;
+	/*
+	 * A receiver that answers with a zero window is reachable, just not
+	 * reading: persist like a TCP sender, without counting toward reset.
+	 */
+	if (!f->r_wnd && ra == f->una)
+		f->retries = 0;
 
 	if (f->flags & F_RECOVERY) {
 		if (!seq_before(f->una, f->recover)) {
@@ -813,8 +831,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 			f->flags &= ~(F_RECOVERY | F_LOSS);
 		} else if (newack || dup) {
 			/* a partial ACK (force) or a dupack with SACK news */
-			rexmit(c, f, c->cfg.rexmit_burst, newack,
-			       (f->flags & F_LOSS) != 0);
+			rexmit(c, f, burst(c, f), newack, (f->flags & F_LOSS) != 0);
 		}
 	} else if (dup && f->dupacks == c->cfg.dupthresh) {
 		u32 flight = f->nxt - f->una;
@@ -826,7 +843,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		f->flags |= F_RECOVERY;
 		f->recover = f->nxt;
 		f->retx_hi = f->una;
-		rexmit(c, f, c->cfg.rexmit_burst, true, false);
+		rexmit(c, f, burst(c, f), true, false);
 		f->rto_at = now + f->rto;
 	}
 }
@@ -846,7 +863,9 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 				 const struct ack_seg *s, u64 now,
 				 struct ack_rewrite *rw)
 {
-	bool pure = !s->len && !(s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST));
+	/* ECN echoes and urgent data are news for the guest: never consumed */
+	bool pure = !s->len && !(s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST |
+					     ACK_TCP_URG | ACK_TCP_ECE));
 	enum ack_verdict v = ACK_PASS;
 	u32 ra = s->ack, end;
 	bool freed;

@@ -46,6 +46,9 @@ typedef uint64_t u64;
 #define ACK_TCP_RST		0x04
 #define ACK_TCP_PSH		0x08
 #define ACK_TCP_ACK		0x10
+#define ACK_TCP_URG		0x20
+#define ACK_TCP_ECE		0x40
+#define ACK_TCP_CWR		0x80
 
 #define ACK_MAX_SACK		4
 

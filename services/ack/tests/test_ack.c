@@ -23,6 +23,7 @@ static u16 GPORT = 40000;
 static u32 G_ISN = G;
 static u32 GTS;			/* the guest's next tsval */
 static u32 MSS = 1448;		/* payload per segment after handshake() */
+static u8 FAMILY = 2;		/* 10: IPv6 addresses */
 static bool failed;
 static char why[256];
 
@@ -45,12 +46,16 @@ static void setup(void)
 
 static struct ack_seg seg(int dir, u8 flags, u32 seq, u32 ack, u16 win, u32 len)
 {
-	static const u8 gaddr[16] = { 10, 0, 0, 2 }, raddr[16] = { 192, 0, 2, 1 };
+	static const u8 gaddr4[16] = { 10, 0, 0, 2 }, raddr4[16] = { 192, 0, 2, 1 };
+	static const u8 gaddr6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	static const u8 raddr6[16] = { 0x20, 0x01, 0x0d, 0xb8, 1, [15] = 1 };
+	const u8 *gaddr = FAMILY == 10 ? gaddr6 : gaddr4;
+	const u8 *raddr = FAMILY == 10 ? raddr6 : raddr4;
 	struct ack_seg s;
 
 	memset(&s, 0, sizeof(s));
 	s.dir = dir;
-	s.family = 2;
+	s.family = FAMILY;
 	s.flags = flags;
 	s.seq = seq;
 	s.ack = ack;
@@ -752,11 +757,15 @@ static void t_reno(void)
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(4), MSS);
 	rack(S(5), 65535, 0, NULL);
-	/* partial ack in loss recovery: next segment resent, window closed */
+	/*
+	 * partial ack in loss recovery: slow start (cwnd 2920), the next lost
+	 * segment is resent and the guest may send one more
+	 */
+	CHECK(H.nout == 2, "actions %d", H.nout);
 	expect_xmit(0, S(5), MSS);
-	CHECK(H.nout == 1, "actions %d", H.nout);
+	CHECK(H.out[1].a.type == ACK_ACT_ACK_TO_GUEST && H.out[1].a.ack == S(6) &&
+	      H.out[1].a.window == 1460, "window update %u", H.out[1].a.window);
 	rack(S(6), 65535, 0, NULL);
-	/* slow start from 1 MSS: ssthresh 2920, cwnd 1460 (+0 in recovery) */
 	CHECK(stats().kept_bytes == 0, "kept");
 }
 
@@ -840,6 +849,117 @@ static void t_syn_reuse(void)
 	CHECK(stats().flows == 1, "flows");
 }
 
+static void t_ece_not_consumed(void)
+{
+	struct ack_seg s;
+
+	setup();
+	handshake(&full);
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_ECE, R + 1, S(1), 256, 0);
+	go(&s);
+	CHECK(V == ACK_REWRITE && RW.ack == S(2) && !RW.strip_sack &&
+	      RW.window == (65535 - 2 * MSS) >> 8, "verdict %d ack +%u", V, RW.ack - G);
+	CHECK(stats().acks_consumed == 0 && stats().kept_bytes == MSS, "consumed");
+}
+
+static void t_zero_window_persist(void)
+{
+	CFG.retry_limit = 1;
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	/* the receiver answers, but takes nothing: window 0 */
+	rack(S(0), 0, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict %d", V);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	rack(S(0), 0, 0, NULL);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	CHECK(stats().resets == 0, "reset a reachable receiver");
+	rack(S(1), 65535, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && stats().flows == 1, "window opened");
+	/* silence: reset after retry_limit RTOs */
+	gdata(S(1), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(1), MSS);
+	tick(ack_core_next_deadline(C));
+	one(ACK_ACT_RESET_BOTH);
+}
+
+static void t_guest_overruns_window(void)
+{
+	CFG.flow_budget = 4000;
+	setup();
+	handshake(&plain);
+	MSS = 1460;
+	gdata(S(0), MSS);
+	gdata(S(1), MSS);
+	expect_ack(S(2), 1080);
+	gdata(S(2), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "over the window: verdict %d, %d actions", V, H.nout);
+	CHECK(stats().fallbacks == 1 && stats().kept_bytes == 2 * MSS, "fallback");
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	rack(S(3), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().flows == 0, "ack beyond the kept data reaches the guest");
+}
+
+static void t_ipv6(void)
+{
+	const struct rec *r;
+
+	FAMILY = 10;
+	setup();
+	handshake(&full);
+	FAMILY = 2;
+	gdata(S(0), MSS);
+	CHECK(H.nout == 0, "the IPv4 twin was acked");
+	FAMILY = 10;
+	gdata(S(0), MSS);
+	r = &H.out[0];
+	expect_ack(S(1), (65535 - MSS) >> 8);
+	CHECK(r->key.family == 10 && r->key.gaddr[0] == 0x20 && r->key.gaddr[15] == 2 &&
+	      r->key.raddr[4] == 1 && r->key.raddr[15] == 1, "addresses");
+}
+
+static void t_stats(void)
+{
+	struct ack_stats st;
+	int i;
+
+	CFG.retry_limit = 0;
+	setup();
+	handshake(&plain);
+	for (i = 0; i < 5; i++)
+		gdata(S(i), MSS);
+	rack(S(2), 65535, 0, NULL);
+	for (i = 0; i < 3; i++)
+		rack(S(2), 65535, 0, NULL);
+	GPORT = 40001;
+	handshake(&plain);
+	gdata(S(1), MSS);
+	GPORT = 40002;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	tick(ack_core_next_deadline(C));	/* 40000's RTO: reset */
+	st = stats();
+	CHECK(st.flows == 1 && st.flows_created == 3 && st.flows_untracked == 0 &&
+	      st.local_acks == 6 && st.kept_bytes == MSS && st.kept_peak == 5 * MSS &&
+	      st.rexmit_fast == 1 && st.rexmit_rto == 0 && st.acks_consumed == 4 &&
+	      st.fallbacks == 1 && st.resets == 1 && st.alloc_failures == 0,
+	      "flows %llu/%llu acks %llu kept %llu/%llu fast %llu consumed %llu fb %llu resets %llu",
+	      (unsigned long long)st.flows, (unsigned long long)st.flows_created,
+	      (unsigned long long)st.local_acks, (unsigned long long)st.kept_bytes,
+	      (unsigned long long)st.kept_peak, (unsigned long long)st.rexmit_fast,
+	      (unsigned long long)st.acks_consumed, (unsigned long long)st.fallbacks,
+	      (unsigned long long)st.resets);
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -854,6 +974,7 @@ static void run(const char *name, void (*fn)(void))
 	GPORT = 40000;
 	G_ISN = G;
 	MSS = 1448;
+	FAMILY = 2;
 	failed = false;
 	fn();
 	if (C) {
@@ -899,6 +1020,11 @@ int main(void)
 	run("ack_destroy_frees", t_destroy_frees);
 	run("ack_alloc_failure", t_alloc_failure);
 	run("ack_syn_reuse", t_syn_reuse);
+	run("ack_ece_not_consumed", t_ece_not_consumed);
+	run("ack_zero_window_persist", t_zero_window_persist);
+	run("ack_guest_overruns_window", t_guest_overruns_window);
+	run("ack_ipv6", t_ipv6);
+	run("ack_stats", t_stats);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
