@@ -153,6 +153,7 @@ void ack_core_config_default(struct ack_config *cfg)
 	cfg->rto_min_ns = 200000000ull;
 	cfg->rto_max_ns = 60000000000ull;
 	cfg->idle_ns = 300000000000ull;
+	cfg->handshake_ns = 30000000000ull;
 }
 
 static void sanitize(struct ack_config *cfg)
@@ -1112,13 +1113,19 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 
 /* ---- timers ---- */
 
+static u64 idle_limit(const struct ack_core *c, const struct ack_flow *f)
+{
+	return f->flags & F_EST ? c->cfg.idle_ns : c->cfg.handshake_ns;
+}
+
+/* A linear walk: the flow table is bounded by flow_limit. */
 u64 ack_core_next_deadline(const struct ack_core *c)
 {
 	u64 d = ACK_NO_DEADLINE, t;
 	const struct ack_flow *f;
 
 	for (f = c->flows; f; f = f->next) {
-		t = f->rto_at ? f->rto_at : f->last_active + c->cfg.idle_ns;
+		t = f->rto_at ? f->rto_at : f->last_active + idle_limit(c, f);
 		if (t < d)
 			d = t;
 	}
@@ -1134,7 +1141,7 @@ void ack_core_timer(struct ack_core *c, u64 now)
 		if (f->rto_at) {
 			if (now >= f->rto_at)
 				rto_fire(c, f, now);
-		} else if (now >= f->last_active + c->cfg.idle_ns) {
+		} else if (now >= f->last_active + idle_limit(c, f)) {
 			free_flow(c, f);
 		}
 	}
@@ -1155,7 +1162,8 @@ struct ack_core *ack_core_create(const struct ack_env *env,
 	c->env = *env;
 	c->cfg = *cfg;
 	sanitize(&c->cfg);
-	while (size < c->cfg.flow_limit && size < 65536)
+	/* 4096 buckets at most: one kmalloc of 32 KiB */
+	while (size < c->cfg.flow_limit && size < 4096)
 		size <<= 1;
 	c->table = env->alloc(env->ctx, size * sizeof(*c->table));
 	if (!c->table) {

@@ -17,8 +17,26 @@
  * edge highest right window edge ever advertised to the guest.
  *
  * Everything in [una, nxt) is kept until the receiver acknowledges it; the
- * budgets cover [una, max(edge, nxt)), so a guest that respects the window it
- * was given never sends a byte the core cannot keep.
+ * budgets cover [una, max(edge, nxt)), so a guest that respects the windows
+ * the core gave it never sends a byte the core cannot keep.  (Before the first
+ * local ACK the guest sends into the receiver's own window; a first flight
+ * beyond the budgets makes the flow fall back, as does any byte the core
+ * cannot keep: it is passed on, never dropped, and no longer acked locally.)
+ *
+ * What the glue does (all calls under one per-vif spinlock):
+ *  - ingress (guest -> WAN) and egress (WAN -> guest) TCP segments: parse
+ *    into struct ack_seg (linearize the payload), call ack_core_segment();
+ *    PASS: accept; DROP: drop; REWRITE: write rw.ack and rw.window, NOP out
+ *    the SACK option if rw.strip_sack, fix the TCP checksum, accept.
+ *  - in env->emit: build the packet (or queue a description and build it
+ *    after unlocking; only XMIT_TO_WAN's data must be copied in the callback
+ *    with ack_core_copy_kept()).  ACK_TO_GUEST goes out through
+ *    netsvc_xmit_to_guest(), XMIT_TO_WAN and the WAN half of RESET_BOTH
+ *    through netsvc_inject_from_guest().
+ *  - a timer armed at ack_core_next_deadline() (re-read after every call, or
+ *    a periodic tick), calling ack_core_timer().
+ *  - detach: ack_core_drain(), wait (quiesce) until ack_core_kept_total() is
+ *    0, then ack_core_destroy().
  */
 #ifndef _NETSVC_ACK_CORE_H
 #define _NETSVC_ACK_CORE_H
@@ -161,6 +179,7 @@ struct ack_config {
 	u32 init_cwnd;		/* segments (cc=reno) */
 	u64 rto_init_ns, rto_min_ns, rto_max_ns;
 	u64 idle_ns;		/* free a flow with nothing kept after this */
+	u64 handshake_ns;	/* free a flow whose handshake is not done */
 	u32 hash_seed;		/* random, against hash flooding */
 };
 

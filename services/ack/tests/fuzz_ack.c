@@ -146,13 +146,24 @@ static void emit(void *ctx, const struct ack_action *a)
 	}
 }
 
+/* The guest's data is never dropped; only pure ACKs toward it are. */
+static void segment(const struct ack_seg *s)
+{
+	struct ack_rewrite rw;
+	enum ack_verdict v = ack_core_segment(C, s, NOW, &rw);
+
+	if (s->dir == ACK_FROM_GUEST && v != ACK_PASS)
+		die("a guest segment was not passed unchanged", s->sport - 40000);
+	if (v == ACK_DROP && (s->len || (s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST))))
+		die("a segment with data or flags was consumed", s->dport - 40000);
+}
+
 static void step(struct reader *r)
 {
 	const struct ack_flow *pre[NFLOWS];
 	u32 pre_una[NFLOWS], pre_nxt[NFLOWS];
 	int op = rd8(r) % 12, k = rd8(r) % NFLOWS, i;
 	struct shadow *w = &sh[k];
-	struct ack_rewrite rw;
 	bool reset[NFLOWS] = { false };
 	int rack_k = -1;
 	u32 rack_ack = 0, len, x;
@@ -175,7 +186,7 @@ static void step(struct reader *r)
 		options(r, &s);
 		s.tsval = w->ts++;
 		w->gnext = w->g_isn + 1;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 1:		/* remote SYN-ACK */
 		if (rd8(r) & 1)
@@ -185,7 +196,7 @@ static void step(struct reader *r)
 		options(r, &s);
 		s.tsval = rd32(r);
 		w->rnext = w->r_isn + 1;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 2:		/* remote SYN: the guest is the server */
 		if (rd8(r) & 1)
@@ -193,7 +204,7 @@ static void step(struct reader *r)
 		s = mkseg(k, ACK_TO_GUEST, ACK_TCP_SYN, w->r_isn, 0, rd16(r), 0);
 		options(r, &s);
 		w->rnext = w->r_isn + 1;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 3:		/* guest SYN-ACK */
 		if (rd8(r) & 1)
@@ -203,7 +214,7 @@ static void step(struct reader *r)
 		options(r, &s);
 		s.tsval = w->ts++;
 		w->gnext = w->g_isn + 1;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 4:		/* guest data */
 		m = rd8(r);
@@ -222,13 +233,13 @@ static void step(struct reader *r)
 		s.tsval = w->ts++;
 		if (!seq_lt(x + len, w->gnext) && !seq_lt(w->gnext, x))
 			w->gnext = x + len;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 5:		/* guest pure ACK or probe */
 		m = rd8(r);
 		x = m & 1 ? w->gnext - 1 : m & 2 ? rd32(r) : w->gnext;
 		s = mkseg(k, ACK_FROM_GUEST, ACK_TCP_ACK, x, w->rnext, rd16(r), 0);
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 6:		/* receiver ACK, maybe with SACK and data */
 		m = rd8(r);
@@ -246,7 +257,7 @@ static void step(struct reader *r)
 		w->rnext += len + (m & 8 ? 1 : 0);
 		rack_k = k;
 		rack_ack = x;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	case 7:		/* time passes */
 		m = rd8(r);
@@ -273,7 +284,7 @@ static void step(struct reader *r)
 		s = mkseg(k, m & 1 ? ACK_TO_GUEST : ACK_FROM_GUEST, ACK_TCP_RST,
 			  m & 1 ? w->rnext : w->gnext, 0, 0, 0);
 		reset[k] = true;
-		ack_core_segment(C, &s, NOW, &rw);
+		segment(&s);
 		break;
 	default:
 		NOW += 1000;

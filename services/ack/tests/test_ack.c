@@ -960,6 +960,32 @@ static void t_stats(void)
 	      (unsigned long long)st.resets);
 }
 
+static void t_idle_timeouts(void)
+{
+	struct ack_seg s;
+
+	CFG.idle_ns = 5000 * MS;
+	CFG.handshake_ns = 1000 * MS;
+	setup();
+	s = seg(ACK_FROM_GUEST, ACK_TCP_SYN, G, 0, 100, 0);
+	go(&s);
+	CHECK(ack_core_next_deadline(C) == 1000 * MS, "handshake deadline %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(1000 * MS);
+	CHECK(stats().flows == 0 && H.nout == 0, "half-open flow kept");
+	GPORT = 40001;
+	NOW = 2000 * MS;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	rack(S(1), 65535, 0, NULL);
+	CHECK(ack_core_next_deadline(C) == NOW + 5000 * MS, "idle deadline");
+	tick(NOW + 4999 * MS);
+	CHECK(stats().flows == 1, "freed early");
+	tick(NOW + 1 * MS);
+	CHECK(stats().flows == 0 && H.nout == 0, "idle flow kept");
+	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1025,6 +1051,7 @@ int main(void)
 	run("ack_guest_overruns_window", t_guest_overruns_window);
 	run("ack_ipv6", t_ipv6);
 	run("ack_stats", t_stats);
+	run("ack_idle_timeouts", t_idle_timeouts);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
