@@ -694,7 +694,10 @@ static void maybe_establish(struct ack_core *c, struct ack_flow *f)
 		f->flags |= F_SACK;
 	if (f->g_ts && f->r_ts)
 		f->flags |= F_TS;
+	/* what the receiver accepts, within what the guest's own link carries */
 	mss = f->r_mss ? f->r_mss : DEFAULT_MSS;
+	if (f->g_mss && f->g_mss < mss)
+		mss = f->g_mss;
 	if (f->flags & F_TS)
 		mss -= TS_OPT_LEN;
 	f->mss = mss < 64 ? 64 : mss;
@@ -804,8 +807,9 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		}
 		f->rto_at = f->una == f->nxt ? 0 : now + f->rto;
 		account(c, f);
-	} else if (ra == f->una && pure && s->window == f->r_win_raw &&
-		   f->una != f->nxt) {
+	} else if (ra == f->una && pure && f->una != f->nxt &&
+		   (s->window == f->r_win_raw || ((f->flags & F_SACK) && s->nsack))) {
+		/* RFC 5681 wants the window unchanged; a SACK block is proof enough */
 		dup = true;
 		f->dupacks++;
 	}

@@ -986,6 +986,39 @@ static void t_idle_timeouts(void)
 	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
 }
 
+static void t_sack_dupack_window(void)
+{
+	u32 sk[2];
+	int i;
+
+	setup();
+	handshake(&full);
+	for (i = 0; i < 4; i++)
+		gdata(S(i), MSS);
+	rack(S(1), 256, 0, NULL);
+	sk[0] = S(2);
+	for (i = 0; i < 3; i++) {
+		/* the receiver's window moves while it queues out of order */
+		sk[1] = S(3 + (i ? 1 : 0));
+		rack(S(1), 250 - i, 1, sk);
+		CHECK(i == 2 || H.nout == 0, "early retransmit");
+	}
+	CHECK(H.nout == 1, "actions %d", H.nout);
+	expect_xmit(0, S(1), MSS);
+}
+
+static void t_mss_min(void)
+{
+	struct hs_opts o = full;
+
+	o.rmss = 8960;		/* the guest's 1460 is the limit */
+	setup();
+	handshake(&o);
+	gdata(S(0), 3000);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), 1448);
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1052,6 +1085,8 @@ int main(void)
 	run("ack_ipv6", t_ipv6);
 	run("ack_stats", t_stats);
 	run("ack_idle_timeouts", t_idle_timeouts);
+	run("ack_sack_dupack_window", t_sack_dupack_window);
+	run("ack_mss_min", t_mss_min);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
