@@ -698,9 +698,11 @@ static void maybe_establish(struct ack_core *c, struct ack_flow *f)
 	mss = f->r_mss ? f->r_mss : DEFAULT_MSS;
 	if (f->g_mss && f->g_mss < mss)
 		mss = f->g_mss;
+	if (mss < 64 + TS_OPT_LEN)
+		mss = 64 + TS_OPT_LEN;	/* a silly MSS option must not stall us */
 	if (f->flags & F_TS)
 		mss -= TS_OPT_LEN;
-	f->mss = mss < 64 ? 64 : mss;
+	f->mss = mss;
 	f->cwnd = c->cfg.init_cwnd * f->mss;
 	f->ssthresh = ~0u;
 	f->una = f->nxt = f->edge = f->adv_edge = f->g_isn + 1;
@@ -804,6 +806,8 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 				f->cwnd += umin(acked, f->mss);
 			else
 				f->cwnd += umin(acked, f->mss) * f->mss / f->cwnd ?: 1;
+			if (f->cwnd > (1u << 30))
+				f->cwnd = 1u << 30;
 		}
 		f->rto_at = f->una == f->nxt ? 0 : now + f->rto;
 		account(c, f);
@@ -1107,6 +1111,14 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 		return ACK_PASS;
 	f->last_active = now;
 	if (s->flags & ACK_TCP_RST) {
+		/*
+		 * A blind RST from the WAN must not make us forget acknowledged
+		 * data the guest would never resend: with data kept, only the
+		 * exact next sequence number counts (RFC 5961); the guest judges
+		 * the rest itself.
+		 */
+		if (s->dir == ACK_TO_GUEST && f->una != f->nxt && s->seq != f->r_nxt)
+			return ACK_PASS;
 		free_flow(c, f);
 		return ACK_PASS;
 	}

@@ -486,6 +486,11 @@ static void t_rst_frees(void)
 	GPORT = 40001;
 	handshake(&plain);
 	gdata(S(0), MSS);
+	/* a blind RST that is only in the window does not lose kept data */
+	s = seg(ACK_TO_GUEST, ACK_TCP_RST | ACK_TCP_ACK, R + 1000, S(1), 0, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && stats().flows == 1 && stats().kept_bytes == MSS,
+	      "inexact remote RST");
 	s = seg(ACK_TO_GUEST, ACK_TCP_RST | ACK_TCP_ACK, R + 1, S(1), 0, 0);
 	go(&s);
 	CHECK(V == ACK_PASS && stats().flows == 0 && stats().kept_bytes == 0, "remote RST");
