@@ -61,7 +61,7 @@ struct ack_flow {
 	u16 g_mss, r_mss;
 	u8 g_wsopt, r_wsopt, r_ws;
 	u8 g_sack, r_sack, g_ts, r_ts;
-	u8 g_ttl, r_ttl;
+	struct ack_ip g_ip, r_ip;
 
 	/* the guest's latest header values, for retransmissions */
 	u32 g_ack;
@@ -538,7 +538,7 @@ static void send_local_ack(struct ack_core *c, struct ack_flow *f)
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_ACK_TO_GUEST;
 	a.flags = ACK_TCP_ACK;
-	a.ttl = f->r_ttl;
+	a.ip = f->r_ip;
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = f->r_nxt;
@@ -562,7 +562,7 @@ static void xmit(struct ack_core *c, struct ack_flow *f, u32 seq, u32 len,
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_XMIT_TO_WAN;
 	a.flags = ACK_TCP_ACK | (seq + len == f->nxt ? ACK_TCP_PSH : 0);
-	a.ttl = f->g_ttl;
+	a.ip = f->g_ip;
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = seq;
@@ -641,8 +641,8 @@ static void reset_both(struct ack_core *c, struct ack_flow *f)
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_RESET_BOTH;
 	a.flags = ACK_TCP_RST | ACK_TCP_ACK;
-	a.ttl = f->r_ttl;
-	a.wan_ttl = f->g_ttl;
+	a.ip = f->r_ip;
+	a.wan_ip = f->g_ip;
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = f->r_nxt;
@@ -722,7 +722,7 @@ static void learn_guest_syn(struct ack_flow *f, const struct ack_seg *s, u64 now
 	f->g_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->g_sack = s->sack_ok;
 	f->g_ts = s->has_ts;
-	f->g_ttl = s->ttl;
+	f->g_ip = s->ip;
 	f->flags |= F_GSYN | F_RTT;
 	f->rtt_seq = s->seq + 1;
 	f->rtt_time = now;
@@ -736,7 +736,7 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 	f->r_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->r_sack = s->sack_ok;
 	f->r_ts = s->has_ts;
-	f->r_ttl = s->ttl;
+	f->r_ip = s->ip;
 	f->flags |= F_RSYN;
 }
 
@@ -786,7 +786,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 	u32 ra = s->ack, i;
 
 	/* (also the handshake's: rtt_seq == una until data flows) */
-	if ((f->flags & F_RTT) && !seq_before(ra, f->rtt_seq)) {
+	if ((f->flags & F_RTT) && !seq_before(ra, f->rtt_seq) && now >= f->rtt_time) {
 		rtt_sample(c, f, now - f->rtt_time);
 		f->flags &= ~F_RTT;
 	}
@@ -879,7 +879,7 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 	u32 ra = s->ack, end;
 	bool freed;
 
-	f->r_ttl = s->ttl;
+	f->r_ip = s->ip;
 	if (s->has_ts && (!(f->flags & F_RTS) || !seq_before(s->tsval, f->r_tsval))) {
 		f->r_tsval = s->tsval;
 		f->flags |= F_RTS;
@@ -893,7 +893,7 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 		    !(f->flags & F_RSYN) && ra == f->g_isn + 1) {
 			learn_remote_syn(f, s);
 			maybe_establish(c, f);
-			if (f->flags & F_RTT) {
+			if ((f->flags & F_RTT) && now >= f->rtt_time) {
 				rtt_sample(c, f, now - f->rtt_time);
 				f->flags &= ~F_RTT;
 			}
@@ -965,7 +965,7 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 {
 	u32 end = s->seq + s->len, off;
 
-	f->g_ttl = s->ttl;
+	f->g_ip = s->ip;
 	if (s->flags & ACK_TCP_ACK) {
 		f->g_ack = s->ack;
 		f->g_win_raw = s->window;
