@@ -802,10 +802,11 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		/* no growth in fast recovery; slow start again after an RTO */
 		if (c->cfg.cc == ACK_CC_RENO && acked &&
 		    (!(f->flags & F_RECOVERY) || (f->flags & F_LOSS))) {
-			if (f->cwnd < f->ssthresh)
-				f->cwnd += umin(acked, f->mss);
-			else
-				f->cwnd += umin(acked, f->mss) * f->mss / f->cwnd ?: 1;
+			u32 inc = umin(acked, f->mss);
+
+			if (f->cwnd >= f->ssthresh)	/* about 1 MSS per RTT */
+				inc = inc * f->mss / f->cwnd ? inc * f->mss / f->cwnd : 1;
+			f->cwnd += inc;
 			if (f->cwnd > (1u << 30))
 				f->cwnd = 1u << 30;
 		}
