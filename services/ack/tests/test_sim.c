@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End-to-end simulation: a simple guest sender, the core in Dom0, a lossy
+ * link with delay both ways, and a receiver with SACK.  The guest only ever
+ * sees local ACKs and what the core lets through; the test passes when the
+ * receiver has the whole stream and the FIN, the guest has seen its FIN
+ * acknowledged, nothing was reset, and the core has forgotten the flow.
+ *
+ *   guest --(no loss)--> core --(loss p, delay D)--> receiver
+ *   guest <-(no loss)--- core <-(loss p, delay D)--- receiver
+ */
+#include "harness.h"
+
+#define MS		1000000ull
+#define G		1000u
+#define R		5000u
+#define MSS		1460u
+#define MAXPKT		8192
+
+struct pkt {
+	u64 at;
+	u32 seq, ack, len;
+	u16 win;
+	u8 flags, nsack;
+	struct ack_sack sack[3];
+};
+
+struct link {
+	struct pkt q[MAXPKT];
+	int n;
+};
+
+static struct harness H;
+static struct ack_core *C;
+static struct link to_rcv, to_guest;
+static u64 NOW, DELAY;
+static u32 LOSS;		/* per 1000 */
+static u64 rng = 88172645463325252ull;
+
+/* the guest */
+static u32 g_una, g_nxt, g_edge, g_total;
+static u64 g_progress;
+static bool g_fin_sent;
+
+/* the receiver */
+static u32 r_nxt;
+static struct ack_sack ooo[64];
+static int nooo;
+static u64 delivered_bytes;
+
+static u32 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (u32)rng;
+}
+
+static bool lt(u32 a, u32 b)
+{
+	return (int)(a - b) < 0;
+}
+
+static void link_send(struct link *l, const struct pkt *p)
+{
+	if (rnd() % 1000 < LOSS || l->n == MAXPKT)
+		return;
+	l->q[l->n] = *p;
+	l->q[l->n].at = NOW + DELAY;
+	l->n++;
+}
+
+static bool link_recv(struct link *l, struct pkt *p)
+{
+	if (!l->n || l->q[0].at > NOW)
+		return false;
+	*p = l->q[0];
+	memmove(l->q, l->q + 1, --l->n * sizeof(*p));
+	return true;
+}
+
+static struct ack_seg mkseg(int dir, const struct pkt *p)
+{
+	static const u8 ga[16] = { 10, 0, 0, 2 }, ra[16] = { 192, 0, 2, 1 };
+	struct ack_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.dir = dir;
+	s.family = 2;
+	s.flags = p->flags;
+	s.seq = p->seq;
+	s.ack = p->ack;
+	s.window = p->win;
+	s.len = p->len;
+	s.payload = p->len ? payload(p->seq, p->len) : NULL;
+	memcpy(dir == ACK_FROM_GUEST ? s.saddr : s.daddr, ga, 16);
+	memcpy(dir == ACK_FROM_GUEST ? s.daddr : s.saddr, ra, 16);
+	s.sport = dir == ACK_FROM_GUEST ? 40000 : 80;
+	s.dport = dir == ACK_FROM_GUEST ? 80 : 40000;
+	s.nsack = p->nsack;
+	memcpy(s.sack, p->sack, sizeof(p->sack));
+	s.sack_ok = 1;
+	return s;
+}
+
+static void guest_gets(u32 ack, u16 win)
+{
+	if (lt(ack, g_una))
+		return;
+	if (lt(g_una, ack)) {
+		g_una = ack;
+		g_progress = NOW;
+	}
+	g_edge = ack + win;
+}
+
+/* Actions: local ACKs reach the guest at once, retransmissions the link. */
+static void run_actions(void)
+{
+	int i;
+
+	for (i = 0; i < H.nout; i++) {
+		const struct ack_action *a = &H.out[i].a;
+		struct pkt p = { 0 };
+
+		if (a->type == ACK_ACT_ACK_TO_GUEST) {
+			guest_gets(a->ack, a->window);
+		} else if (a->type == ACK_ACT_XMIT_TO_WAN) {
+			p.seq = a->seq;
+			p.len = a->len;
+			p.flags = a->flags;
+			p.ack = a->ack;
+			if (H.out[i].data_ok)
+				link_send(&to_rcv, &p);
+		}
+	}
+	H.nout = 0;
+}
+
+static void from_guest(struct pkt *p)
+{
+	struct ack_seg s = mkseg(ACK_FROM_GUEST, p);
+	struct ack_rewrite rw;
+
+	H.nout = 0;
+	if (ack_core_segment(C, &s, NOW, &rw) == ACK_PASS)
+		link_send(&to_rcv, p);
+	run_actions();
+}
+
+static void receiver(const struct pkt *p)
+{
+	u32 s = p->seq, e = p->seq + p->len + (p->flags & ACK_TCP_FIN ? 1 : 0);
+	struct pkt a = { 0 };
+	int i, j;
+
+	if (lt(r_nxt, e)) {
+		if (!lt(r_nxt, s)) {
+			delivered_bytes += e - r_nxt;
+			r_nxt = e;
+		} else if (nooo < 64) {
+			ooo[nooo].start = s;
+			ooo[nooo].end = e;
+			nooo++;
+		}
+	}
+	/* merge what became in order, drop what is below */
+	for (i = 0; i < nooo; i++) {
+		for (j = 0; j < nooo; j++)
+			if (!lt(r_nxt, ooo[j].start) && lt(r_nxt, ooo[j].end)) {
+				delivered_bytes += ooo[j].end - r_nxt;
+				r_nxt = ooo[j].end;
+			}
+	}
+	for (i = j = 0; i < nooo; i++)
+		if (lt(r_nxt, ooo[i].end))
+			ooo[j++] = ooo[i];
+	nooo = j;
+	a.seq = R + 1;
+	a.ack = r_nxt;
+	a.win = 65535;
+	a.flags = ACK_TCP_ACK;
+	for (i = nooo - 1; i >= 0 && a.nsack < 3; i--)
+		a.sack[a.nsack++] = ooo[i];
+	link_send(&to_guest, &a);
+}
+
+static void from_receiver(const struct pkt *p)
+{
+	struct ack_seg s = mkseg(ACK_TO_GUEST, p);
+	struct ack_rewrite rw;
+	enum ack_verdict v;
+
+	H.nout = 0;
+	v = ack_core_segment(C, &s, NOW, &rw);
+	run_actions();
+	if (v == ACK_PASS)
+		guest_gets(p->ack, p->win);
+	else if (v == ACK_REWRITE)
+		guest_gets(rw.ack, rw.window);
+}
+
+static void guest_send(void)
+{
+	struct pkt p = { 0 };
+
+	/* a crude RTO of its own: go back to what is unacknowledged */
+	if (lt(g_una, g_nxt) && NOW - g_progress > 300 * MS) {
+		g_nxt = g_una;
+		g_progress = NOW;
+		g_fin_sent = false;
+	}
+	while (lt(g_nxt, G + 1 + g_total) && lt(g_nxt, g_edge)) {
+		u32 len = G + 1 + g_total - g_nxt;
+
+		if (len > MSS)
+			len = MSS;
+		if (len > g_edge - g_nxt)
+			len = g_edge - g_nxt;
+		p.seq = g_nxt;
+		p.len = len;
+		p.ack = R + 1;
+		p.win = 65535;
+		p.flags = ACK_TCP_ACK;
+		if (g_una == g_nxt)
+			g_progress = NOW;
+		g_nxt += len;
+		from_guest(&p);
+	}
+	if (g_nxt == G + 1 + g_total && g_una == g_nxt && !g_fin_sent) {
+		p.seq = g_nxt;
+		p.len = 0;
+		p.flags = ACK_TCP_ACK | ACK_TCP_FIN;
+		p.ack = R + 1;
+		p.win = 65535;
+		g_fin_sent = true;
+		g_nxt++;
+		g_progress = NOW;
+		from_guest(&p);
+	}
+}
+
+static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
+{
+	struct ack_env env = harness_env(&H);
+	struct ack_config cfg;
+	struct ack_stats st;
+	struct pkt p = { 0 };
+	const char *why = NULL;
+
+	memset(&H, 0, sizeof(H));
+	to_rcv.n = to_guest.n = 0;
+	NOW = 0;
+	DELAY = delay;
+	LOSS = 0;
+	ack_core_config_default(&cfg);
+	cfg.cc = cc;
+	cfg.flow_budget = 256 << 10;
+	cfg.vif_budget = 1 << 20;
+	cfg.retry_limit = 15;
+	C = ack_core_create(&env, &cfg);
+
+	/* handshake, without loss */
+	p.seq = G;
+	p.flags = ACK_TCP_SYN;
+	{
+		struct ack_seg s = mkseg(ACK_FROM_GUEST, &p);
+		struct ack_rewrite rw;
+
+		s.has_mss = 1;
+		s.mss = MSS;
+		ack_core_segment(C, &s, NOW, &rw);
+		NOW += 2 * delay;
+		p.seq = R;
+		p.ack = G + 1;
+		p.win = 65535;
+		p.flags = ACK_TCP_SYN | ACK_TCP_ACK;
+		s = mkseg(ACK_TO_GUEST, &p);
+		s.has_mss = 1;
+		s.mss = MSS;
+		ack_core_segment(C, &s, NOW, &rw);
+	}
+	g_una = g_nxt = G + 1;
+	g_edge = G + 1 + 65535;
+	g_total = total;
+	g_progress = NOW;
+	g_fin_sent = false;
+	r_nxt = G + 1;
+	nooo = 0;
+	delivered_bytes = 0;
+	LOSS = loss;
+
+	while (g_una != G + 2 + total && NOW < 600000 * MS) {
+		guest_send();
+		while (link_recv(&to_rcv, &p))
+			receiver(&p);
+		while (link_recv(&to_guest, &p))
+			from_receiver(&p);
+		if (ack_core_next_deadline(C) <= NOW) {
+			H.nout = 0;
+			ack_core_timer(C, NOW);
+			run_actions();
+		}
+		NOW += MS;
+	}
+	ack_core_stats(C, &st);
+	if (g_una != G + 2 + total)
+		why = "the guest never saw its FIN acknowledged";
+	else if (r_nxt != G + 2 + total || delivered_bytes != (u64)total + 1)
+		why = "the receiver is missing data";
+	else if (st.resets || st.fallbacks)
+		why = "reset or fallback";
+	else if (st.flows || st.kept_bytes)
+		why = "the flow outlived the connection";
+	ack_core_destroy(C);
+	if (!why && H.live)
+		why = "leak";
+	if (why) {
+		printf("FAIL %s: %s (guest una +%u, receiver +%u, %llu ms)\n", name, why,
+		       g_una - G, r_nxt - G, (unsigned long long)(NOW / MS));
+		return false;
+	}
+		printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
+		       "rexmits, peak kept %llu)\n", name, total,
+		       (unsigned long long)(NOW / MS), (unsigned long long)st.local_acks,
+		       (unsigned long long)st.rexmit_fast, (unsigned long long)st.rexmit_rto,
+		       (unsigned long long)st.kept_peak);
+	return true;
+}
+
+int main(void)
+{
+	int failed = 0, passed = 0;
+	struct {
+		const char *name;
+		int cc;
+		u32 loss;
+		u64 delay;
+		u32 total;
+	} t[] = {
+		{ "ack_sim_clean", ACK_CC_NONE, 0, 10 * MS, 4 << 20 },
+		{ "ack_sim_loss_1pct", ACK_CC_NONE, 10, 10 * MS, 4 << 20 },
+		{ "ack_sim_loss_5pct", ACK_CC_NONE, 50, 20 * MS, 2 << 20 },
+		{ "ack_sim_reno_loss_2pct", ACK_CC_RENO, 20, 20 * MS, 2 << 20 },
+		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 5 * MS, 256 << 10 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (sim(t[i].name, t[i].cc, t[i].loss, t[i].delay, t[i].total))
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
