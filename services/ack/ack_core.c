@@ -317,8 +317,19 @@ static struct ack_flow *new_flow(struct ack_core *c, const struct ack_key *k,
 
 /* ---- kept data ---- */
 
-/* All or nothing: a failed allocation keeps nothing. */
-static int keep(struct ack_core *c, struct ack_flow *f, const u8 *p, u32 len)
+/* Payload bytes [off, off+n) of @s, linear or through the glue's callback. */
+static void copy_in(struct ack_core *c, const struct ack_seg *s, u32 off,
+		    u8 *dst, u32 n)
+{
+	if (s->payload)
+		memcpy(dst, s->payload + off, n);
+	else
+		c->env.copy_payload(c->env.ctx, s->payload_ctx, off, dst, n);
+}
+
+/* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
+static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+		u32 off, u32 len)
 {
 	u32 room = f->tail ? CHUNK_CAP - f->tail->len : 0;
 	struct chunk *first = NULL, **pp = &first, *last = NULL, *ch;
@@ -343,9 +354,9 @@ static int keep(struct ack_core *c, struct ack_flow *f, const u8 *p, u32 len)
 	}
 	if (room) {
 		n = umin(room, len);
-		memcpy(f->tail->data + f->tail->len, p, n);
+		copy_in(c, s, off, f->tail->data + f->tail->len, n);
 		f->tail->len += n;
-		p += n;
+		off += n;
 		len -= n;
 	}
 	if (first) {
@@ -359,9 +370,9 @@ static int keep(struct ack_core *c, struct ack_flow *f, const u8 *p, u32 len)
 	}
 	for (ch = first; ch; ch = ch->next) {
 		n = umin(CHUNK_CAP, len);
-		memcpy(ch->data, p, n);
+		copy_in(c, s, off, ch->data, n);
 		ch->len = n;
-		p += n;
+		off += n;
 		len -= n;
 	}
 	return 0;
@@ -1031,7 +1042,7 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 		return ACK_PASS;
 	}
 	off = f->nxt - s->seq;
-	if (keep(c, f, s->payload + off, s->len - off)) {
+	if (keep(c, f, s, off, s->len - off)) {
 		fallback(c, f, true);
 		f->g_hi = seq_max(f->g_hi, end);
 		maybe_finish(c, f);
@@ -1098,7 +1109,9 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 	struct ack_flow *f;
 	struct ack_key k;
 
-	if (s->len > MAX_SEG_LEN || (s->len && !s->payload))
+	/* A segment we could not keep is not ours to acknowledge: ignore it. */
+	if (s->len > MAX_SEG_LEN ||
+	    (s->len && !s->payload && !c->env.copy_payload))
 		return ACK_PASS;
 	key_from_seg(&k, s);
 	f = lookup(c, &k);

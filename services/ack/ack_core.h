@@ -114,7 +114,13 @@ struct ack_seg {
 	u8 nsack;		/* <= ACK_MAX_SACK */
 	u32 tsval, tsecr;
 	struct ack_sack sack[ACK_MAX_SACK];
-	const u8 *payload;	/* linear, len bytes */
+	/*
+	 * The payload: len bytes at payload, or, with payload NULL, fetched
+	 * through env->copy_payload(ctx, payload_ctx, ...) so that the glue
+	 * need not linearize a 64 KiB GSO skb (kernel: skb_copy_bits()).
+	 */
+	const u8 *payload;
+	const void *payload_ctx;
 	u32 len;
 };
 
@@ -173,8 +179,15 @@ struct ack_env {
 	/* May fail (kernel: kmalloc(GFP_ATOMIC)); never called with size 0. */
 	void *(*alloc)(void *ctx, size_t size);
 	void (*free)(void *ctx, void *p);
-	/* Called synchronously from ack_core_segment()/ack_core_timer(). */
+	/*
+	 * Called synchronously from ack_core_segment()/ack_core_timer(); may
+	 * call ack_core_copy_kept() and ack_core_flow_range(), nothing else of
+	 * the core.  Build the skb here, send it after dropping the lock.
+	 */
 	void (*emit)(void *ctx, const struct ack_action *a);
+	/* Optional: copy n payload bytes from offset off of a segment. */
+	void (*copy_payload)(void *ctx, const void *payload_ctx, u32 off,
+			     void *dst, u32 n);
 	void *ctx;
 };
 

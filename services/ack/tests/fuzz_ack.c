@@ -231,6 +231,10 @@ static void step(struct reader *r)
 			  x, w->rnext, rd16(r), len);
 		s.has_ts = 1;
 		s.tsval = w->ts++;
+		if (m & 0x20) {		/* the non-linear path */
+			s.payload = NULL;
+			s.payload_ctx = &s.seq;
+		}
 		if (!seq_lt(x + len, w->gnext) && !seq_lt(w->gnext, x))
 			w->gnext = x + len;
 		segment(&s);
@@ -323,7 +327,7 @@ static void step(struct reader *r)
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct reader r = { data, size };
-	struct ack_env env = { h_alloc, h_free, emit, &H };
+	struct ack_env env = harness_env(&H);
 	u8 m;
 	int i;
 
@@ -336,6 +340,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		sh[i].rnext = sh[i].r_isn + 1;
 	}
 	NOW = 0;
+	env.emit = emit;
 	ack_core_config_default(&CFG);
 	m = rd8(&r);
 	CFG.flow_budget = 2048 + (u32)rd16(&r) * 2;

@@ -81,9 +81,30 @@ static void h_emit(void *ctx, const struct ack_action *a)
 	}
 }
 
+/*
+ * The glue's non-linear path: payload_ctx points at the segment's first
+ * sequence number, and the bytes are generated from the pattern.
+ */
+static void h_copy_payload(void *ctx, const void *payload_ctx, u32 off,
+			   void *dst, u32 n)
+{
+	u32 seq = *(const u32 *)payload_ctx, i;
+	u8 *d = dst;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		d[i] = pat(seq + off + i);
+}
+
 static inline struct ack_env harness_env(struct harness *h)
 {
-	struct ack_env env = { h_alloc, h_free, h_emit, h };
+	struct ack_env env = {
+		.alloc = h_alloc,
+		.free = h_free,
+		.emit = h_emit,
+		.copy_payload = h_copy_payload,
+		.ctx = h,
+	};
 
 	return env;
 }
