@@ -3,8 +3,9 @@
  * libFuzzer target for ack_core.  The input is a configuration followed by a
  * stream of operations on four flows (same hosts, guest ports 40000..40003):
  * handshakes from either side, guest data (in order, old, with a gap, or
- * anywhere), guest pure ACKs and probes, receiver ACKs with SACK blocks and
- * data, RSTs, timer advances, allocation failures and drain.
+ * anywhere; linear or through copy_payload), guest pure ACKs and probes,
+ * receiver ACKs with SACK blocks and data, RSTs, timer advances, allocation
+ * failures, live reconfiguration and drain.
  *
  * Payload bytes are a function of their sequence number, so every byte the
  * core keeps or retransmits can be checked.  After every operation:
@@ -12,7 +13,8 @@
  *     the ACK, [una, ack) is kept and has the guest's content;
  *   - kept data only leaves when a receiver ACK in this step covers it, or
  *     the flow was reset (RST from the harness, RESET_BOTH from the core);
- *   - kept bytes <= the per-vif budget, and the sum over flows matches;
+ *   - kept bytes <= the per-vif budget (the largest one configured);
+ *   - guest segments always pass unchanged, only pure ACKs are consumed;
  *   - retransmissions carry the kept content.
  * At the end the core is destroyed and every allocation must be freed.
  */
@@ -52,7 +54,7 @@ struct shadow {
 static struct shadow sh[NFLOWS];
 static struct ack_core *C;
 static struct ack_config CFG;
-static u64 NOW;
+static u64 NOW, VIF_MAX;	/* the largest per-vif budget configured */
 static u8 kept_buf[1 << 20];
 
 static void die(const char *what, int k)
@@ -290,8 +292,18 @@ static void step(struct reader *r)
 		reset[k] = true;
 		segment(&s);
 		break;
-	default:
-		NOW += 1000;
+	default:	/* live reconfiguration */
+		m = rd8(r);
+		if (m & 1) {
+			CFG.flow_budget = 2048 + (u32)rd16(r) * 2;
+			CFG.vif_budget = 4096 + (u64)rd16(r) * 4;
+			if (CFG.vif_budget > VIF_MAX)
+				VIF_MAX = CFG.vif_budget;
+		}
+		CFG.cc = m & 2 ? ACK_CC_RENO : ACK_CC_NONE;
+		CFG.port = m & 4 ? 80 : 0;
+		CFG.retry_limit = m >> 5;
+		ack_core_reconfigure(C, &CFG);
 		break;
 	}
 
@@ -320,7 +332,7 @@ static void step(struct reader *r)
 		    (rack_k != i || seq_lt(rack_ack, una) || seq_lt(una, pre_una[i])))
 			die("kept data released without a receiver ACK", i);
 	}
-	if (ack_core_kept_total(C) > CFG.vif_budget)
+	if (ack_core_kept_total(C) > VIF_MAX)
 		die("per-vif budget exceeded", k);
 }
 
@@ -355,6 +367,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	CFG.rto_min_ns = 1000000;
 	CFG.idle_ns = 1000000000ull * (1 + rd8(&r) % 64);
 	CFG.hash_seed = rd32(&r);
+	VIF_MAX = CFG.vif_budget;
 	C = ack_core_create(&env, &CFG);
 	if (!C)
 		return 0;
