@@ -36,6 +36,12 @@
 #define F_GTS		0x2000	/* g_tsval holds a value */
 #define F_RTS		0x4000	/* r_tsval holds a value */
 
+/* IP fields remembered per direction. */
+struct ack_ip {
+	u8 ttl, tos;
+	u32 flowlabel;
+};
+
 struct chunk {
 	struct chunk *next;
 	u32 len;
@@ -530,6 +536,20 @@ static u16 guest_view_window(struct ack_flow *f)
 
 /* ---- output ---- */
 
+static void get_ip(struct ack_ip *ip, const struct ack_seg *s)
+{
+	ip->ttl = s->ttl;
+	ip->tos = s->tos;
+	ip->flowlabel = s->flowlabel;
+}
+
+static void set_ip(u8 *ttl, u8 *tos, u32 *flowlabel, const struct ack_ip *ip)
+{
+	*ttl = ip->ttl;
+	*tos = ip->tos;
+	*flowlabel = ip->flowlabel;
+}
+
 static void send_local_ack(struct ack_core *c, struct ack_flow *f)
 {
 	struct ack_action a;
@@ -549,7 +569,7 @@ static void send_local_ack(struct ack_core *c, struct ack_flow *f)
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_ACK_TO_GUEST;
 	a.flags = ACK_TCP_ACK;
-	a.ip = f->r_ip;
+	set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->r_ip);
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = f->r_nxt;
@@ -573,7 +593,7 @@ static void xmit(struct ack_core *c, struct ack_flow *f, u32 seq, u32 len,
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_XMIT_TO_WAN;
 	a.flags = ACK_TCP_ACK | (seq + len == f->nxt ? ACK_TCP_PSH : 0);
-	a.ip = f->g_ip;
+	set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->g_ip);
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = seq;
@@ -652,8 +672,8 @@ static void reset_both(struct ack_core *c, struct ack_flow *f)
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_RESET_BOTH;
 	a.flags = ACK_TCP_RST | ACK_TCP_ACK;
-	a.ip = f->r_ip;
-	a.wan_ip = f->g_ip;
+	set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->r_ip);
+	set_ip(&a.wan_ttl, &a.wan_tos, &a.wan_flowlabel, &f->g_ip);
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = f->r_nxt;
@@ -733,7 +753,7 @@ static void learn_guest_syn(struct ack_flow *f, const struct ack_seg *s, u64 now
 	f->g_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->g_sack = s->sack_ok;
 	f->g_ts = s->has_ts;
-	f->g_ip = s->ip;
+	get_ip(&f->g_ip, s);
 	f->flags |= F_GSYN | F_RTT;
 	f->rtt_seq = s->seq + 1;
 	f->rtt_time = now;
@@ -747,7 +767,7 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 	f->r_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->r_sack = s->sack_ok;
 	f->r_ts = s->has_ts;
-	f->r_ip = s->ip;
+	get_ip(&f->r_ip, s);
 	f->flags |= F_RSYN;
 }
 
@@ -891,7 +911,7 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 	u32 ra = s->ack, end;
 	bool freed;
 
-	f->r_ip = s->ip;
+	get_ip(&f->r_ip, s);
 	if (s->has_ts && (!(f->flags & F_RTS) || !seq_before(s->tsval, f->r_tsval))) {
 		f->r_tsval = s->tsval;
 		f->flags |= F_RTS;
@@ -977,7 +997,7 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 {
 	u32 end = s->seq + s->len, off;
 
-	f->g_ip = s->ip;
+	get_ip(&f->g_ip, s);
 	if (s->flags & ACK_TCP_ACK) {
 		f->g_ack = s->ack;
 		f->g_win_raw = s->window;

@@ -90,19 +90,15 @@ struct ack_sack {
 	u32 start, end;
 };
 
-/* IP header fields the core remembers per direction and hands back. */
-struct ack_ip {
-	u8 ttl;			/* IPv4 TTL or IPv6 hop limit */
-	u8 tos;			/* IPv4 TOS or IPv6 traffic class, ECN bits included */
-	u32 flowlabel;		/* IPv6 */
-};
-
 /* One parsed TCP segment; addresses are 4 (AF_INET) or 16 bytes, zero padded. */
 struct ack_seg {
 	u8 dir;			/* enum ack_dir */
 	u8 family;		/* opaque to the core: part of the flow key */
 	u8 flags;		/* ACK_TCP_* */
-	struct ack_ip ip;
+	/* IP fields the core remembers per direction and hands back */
+	u8 ttl;			/* IPv4 TTL or IPv6 hop limit */
+	u8 tos;			/* IPv4 TOS or IPv6 traffic class, ECN bits included */
+	u32 flowlabel;		/* IPv6 */
 	u8 saddr[16], daddr[16];
 	u16 sport, dport;	/* host byte order */
 	u32 seq, ack;
@@ -161,10 +157,11 @@ struct ack_action {
 	u8 flags;		/* ACK_TCP_* for the (first) packet */
 	bool has_ts;
 	/*
-	 * Last seen in the packet's direction (ACK_TO_GUEST: the remote's; the
-	 * glue clears the ECN bits of a pure ACK).
+	 * IP fields last seen in the packet's direction (ACK_TO_GUEST: the
+	 * remote's; the glue clears the ECN bits of a pure ACK).
 	 */
-	struct ack_ip ip;
+	u8 ttl, tos;
+	u32 flowlabel;
 	const struct ack_key *key;	/* valid during the callback only */
 	const struct ack_flow *flow;	/* valid during the callback only */
 	u32 seq, ack;
@@ -172,7 +169,8 @@ struct ack_action {
 	u32 tsval, tsecr;
 	u32 len;		/* XMIT_TO_WAN: payload bytes */
 	u32 wan_seq, wan_ack;	/* RESET_BOTH: the RST toward the WAN */
-	struct ack_ip wan_ip;	/* RESET_BOTH: for the RST toward the WAN */
+	u8 wan_ttl, wan_tos;	/* RESET_BOTH: for the RST toward the WAN */
+	u32 wan_flowlabel;
 };
 
 struct ack_env {

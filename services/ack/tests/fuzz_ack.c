@@ -90,7 +90,7 @@ static struct ack_seg mkseg(int k, int dir, u8 flags, u32 seq, u32 ack, u16 win,
 	s.window = win;
 	s.len = len;
 	s.payload = len ? payload(seq, len) : NULL;
-	s.ip.ttl = dir == ACK_FROM_GUEST ? 64 : 50;
+	s.ttl = dir == ACK_FROM_GUEST ? 64 : 50;
 	memcpy(dir == ACK_FROM_GUEST ? s.saddr : s.daddr, key.gaddr, 16);
 	memcpy(dir == ACK_FROM_GUEST ? s.daddr : s.saddr, key.raddr, 16);
 	s.sport = dir == ACK_FROM_GUEST ? key.gport : key.rport;

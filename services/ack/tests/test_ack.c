@@ -63,15 +63,15 @@ static struct ack_seg seg(int dir, u8 flags, u32 seq, u32 ack, u16 win, u32 len)
 	s.len = len;
 	s.payload = len ? payload(seq, len) : NULL;
 	if (dir == ACK_FROM_GUEST) {
-		s.ip.ttl = 64;
-		s.ip.tos = 0x02;	/* ECT(0) */
+		s.ttl = 64;
+		s.tos = 0x02;	/* ECT(0) */
 		memcpy(s.saddr, gaddr, 16);
 		memcpy(s.daddr, raddr, 16);
 		s.sport = GPORT;
 		s.dport = 80;
 	} else {
-		s.ip.ttl = 50;
-		s.ip.flowlabel = 0x12345;
+		s.ttl = 50;
+		s.flowlabel = 0x12345;
 		memcpy(s.saddr, raddr, 16);
 		memcpy(s.daddr, gaddr, 16);
 		s.sport = 80;
@@ -218,8 +218,8 @@ static void t_handshake_learning(void)
 	      "ack seq %u ack +%u win %u", a->seq, a->ack - G, a->window);
 	CHECK(a->has_ts && a->tsval == 7000 && a->tsecr == GTS - 1,
 	      "ts %d %u %u", a->has_ts, a->tsval, a->tsecr);
-	CHECK(a->flags == ACK_TCP_ACK && a->ip.ttl == 50 &&
-	      a->ip.flowlabel == 0x12345, "flags %x ttl %u", a->flags, a->ip.ttl);
+	CHECK(a->flags == ACK_TCP_ACK && a->ttl == 50 &&
+	      a->flowlabel == 0x12345, "flags %x ttl %u", a->flags, a->ttl);
 	CHECK(H.out[0].key.gport == 40000 && H.out[0].key.rport == 80 &&
 	      H.out[0].key.gaddr[0] == 10 && H.out[0].key.raddr[0] == 192 &&
 	      H.out[0].key.family == 2, "key");
@@ -227,7 +227,7 @@ static void t_handshake_learning(void)
 	gdata(S(1), 2 * MSS);
 	tick(NOW + 1000 * MS);
 	expect_xmit(0, S(0), 1448);
-	CHECK(H.out[0].a.ip.ttl == 64 && H.out[0].a.ip.tos == 2 && H.out[0].a.ack == R + 1 &&
+	CHECK(H.out[0].a.ttl == 64 && H.out[0].a.tos == 2 && H.out[0].a.ack == R + 1 &&
 	      H.out[0].a.window == 502 && H.out[0].a.has_ts &&
 	      H.out[0].a.tsval == GTS - 1 && H.out[0].a.tsecr == 7000,
 	      "xmit header fields");
@@ -405,7 +405,7 @@ static void t_retry_limit_reset(void)
 	CHECK(H.nout != 1 || (a->seq == R + 1 && a->ack == S(2) &&
 			      a->wan_seq == S(0) && a->wan_ack == R + 1 &&
 			      a->flags == (ACK_TCP_RST | ACK_TCP_ACK) &&
-			      a->ip.ttl == 50 && a->wan_ip.ttl == 64),
+			      a->ttl == 50 && a->wan_ttl == 64),
 	      "reset fields seq %u ack +%u wan_seq +%u wan_ack %u", a->seq,
 	      a->ack - G, a->wan_seq - G, a->wan_ack);
 	CHECK(stats().resets == 1 && stats().flows == 0 && stats().kept_bytes == 0,
