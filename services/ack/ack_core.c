@@ -12,7 +12,8 @@
  */
 #include "ack_core.h"
 
-#define CHUNK_ALLOC	4096
+#define CHUNK_ALLOC	4096		/* the largest chunk: one page */
+#define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
 #define MAX_SACKED	8
 #define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */
 #define DEFAULT_MSS	536
@@ -44,11 +45,11 @@ struct ack_ip {
 
 struct chunk {
 	struct chunk *next;
-	u32 len;
+	u32 len, cap;
 	u8 data[];
 };
 
-#define CHUNK_CAP	((u32)(CHUNK_ALLOC - sizeof(struct chunk)))
+#define CHUNK_HDR	((u32)sizeof(struct chunk))
 
 struct ack_flow {
 	struct ack_flow *hnext;		/* hash chain */
@@ -337,12 +338,19 @@ static void copy_in(struct ack_core *c, const struct ack_seg *s, u32 off,
 static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
 		u32 off, u32 len)
 {
-	u32 room = f->tail ? CHUNK_CAP - f->tail->len : 0;
+	u32 room = f->tail ? f->tail->cap - f->tail->len : 0;
 	struct chunk *first = NULL, **pp = &first, *last = NULL, *ch;
-	u32 need = len > room ? len - room : 0, n;
+	u32 need = len > room ? len - room : 0, n, size;
 
 	while (need) {
-		ch = core_alloc(c, CHUNK_ALLOC);
+		/*
+		 * Whole pages while there is much to keep; the last chunk only
+		 * as large as a power of two needs to be, so that a flow with a
+		 * few bytes kept does not hold a page (and slabs fit exactly).
+		 */
+		for (size = CHUNK_MIN; size < CHUNK_ALLOC && size - CHUNK_HDR < need; size <<= 1)
+			;
+		ch = core_alloc(c, size);
 		if (!ch) {
 			while (first) {
 				ch = first->next;
@@ -353,10 +361,11 @@ static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
 		}
 		ch->next = NULL;
 		ch->len = 0;
+		ch->cap = size - CHUNK_HDR;
 		*pp = ch;
 		pp = &ch->next;
 		last = ch;
-		need -= umin(need, CHUNK_CAP);
+		need -= umin(need, ch->cap);
 	}
 	if (room) {
 		n = umin(room, len);
@@ -375,7 +384,7 @@ static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
 		f->tail = last;
 	}
 	for (ch = first; ch; ch = ch->next) {
-		n = umin(CHUNK_CAP, len);
+		n = umin(ch->cap, len);
 		copy_in(c, s, off, ch->data, n);
 		ch->len = n;
 		off += n;

@@ -23,6 +23,11 @@
  * beyond the budgets makes the flow fall back, as does any byte the core
  * cannot keep: it is passed on, never dropped, and no longer acked locally.)
  *
+ * Memory: the budgets count payload bytes.  Kept bytes live in chunks of 1
+ * to 4 KiB (power-of-two kmalloc sizes, 16 bytes of header each); besides
+ * them a flow costs about 350 bytes and at most two partly used chunks, and
+ * the flow table up to 32 KiB.
+ *
  * What the glue does (all calls under one per-vif spinlock):
  *  - ingress (guest -> WAN) and egress (WAN -> guest) TCP segments: parse
  *    into struct ack_seg (linearize the payload), call ack_core_segment();
