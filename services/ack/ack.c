@@ -23,7 +23,6 @@
 #include <netsvc/service.h>
 #include "ack_core.h"
 
-#define ACK_SCRATCH	65536		/* the largest IP payload */
 #define ACK_PEERS	64		/* remote addresses whose MAC we remember */
 
 static const char *const cc_names[] = { "none", "reno", NULL };
@@ -84,18 +83,45 @@ struct ack_priv {
 	bool have_macs;
 	struct ack_peer peers[ACK_PEERS];
 	u64 build_failures;
+	atomic64_t mem_bytes;
 };
 
-static u8 **scratch;		/* per CPU; hooks run with BHs off */
+/* Where a segment's payload is, for env->copy_payload. */
+struct ack_payload {
+	const struct sk_buff *skb;
+	int off;
+};
 
+/* The core's memory, counted so that tests can see it all come back. */
 static void *env_alloc(void *ctx, size_t size)
 {
-	return kmalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+	struct ack_priv *p = ctx;
+	void *m = kmalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+
+	if (m)
+		atomic64_add(ksize(m), &p->mem_bytes);
+	return m;
 }
 
-static void env_free(void *ctx, void *p)
+static void env_free(void *ctx, void *m)
 {
-	kfree(p);
+	struct ack_priv *p = ctx;
+
+	if (m)
+		atomic64_sub(ksize(m), &p->mem_bytes);
+	kfree(m);
+}
+
+/* The core copies what it keeps straight out of the skb, frags and all. */
+static void env_copy_payload(void *ctx, const void *payload_ctx, u32 off, void *dst, u32 n)
+{
+	const struct ack_payload *pl = payload_ctx;
+
+	/* parse() checked that the payload is inside the skb. */
+	if (skb_copy_bits(pl->skb, pl->off + off, dst, n)) {
+		pr_err_ratelimited("payload copy beyond the segment (%d+%u+%u)\n", pl->off, off, n);
+		memset(dst, 0, n);
+	}
 }
 
 static struct ack_peer *peer_slot(struct ack_priv *p, const u8 *addr)
@@ -130,7 +156,7 @@ static const u8 *peer_mac(struct ack_priv *p, const u8 *raddr)
  * @payload_flow: where to copy @len payload bytes from (retransmissions).
  */
 static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, bool to_guest,
-			     u32 seq, u32 ack, u8 flags, u8 ttl, u32 len)
+			     u32 seq, u32 ack, u8 flags, u8 ttl, u8 tos, u32 flowlabel, u32 len)
 {
 	const struct ack_key *k = a->key;
 	const u8 *saddr = to_guest ? k->raddr : k->gaddr, *daddr = to_guest ? k->gaddr : k->raddr;
@@ -174,7 +200,8 @@ static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, boo
 		struct ipv6hdr *ip6 = skb_push(skb, sizeof(*ip6));
 
 		skb_reset_network_header(skb);
-		ip6_flow_hdr(ip6, 0, 0);
+		/* Never ECN-capable: pure ACKs, RSTs and retransmissions. */
+		ip6_flow_hdr(ip6, tos & ~INET_ECN_MASK, htonl(flowlabel & 0xfffff));
 		ip6->payload_len = htons(thlen + len);
 		ip6->nexthdr = IPPROTO_TCP;
 		ip6->hop_limit = ttl ?: 64;
@@ -189,6 +216,7 @@ static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, boo
 		skb_reset_network_header(skb);
 		iph->version = 4;
 		iph->ihl = 5;
+		iph->tos = tos & ~INET_ECN_MASK;
 		iph->tot_len = htons(iplen + thlen + len);
 		iph->id = htons(get_random_u16());
 		iph->frag_off = htons(IP_DF);
@@ -233,16 +261,18 @@ static void env_emit(void *ctx, const struct ack_action *a)
 		return;
 	switch (a->type) {
 	case ACK_ACT_ACK_TO_GUEST:
-		queue(p, build(p, a, true, a->seq, a->ack, a->flags, a->ttl, 0), &p->to_guest);
+		queue(p, build(p, a, true, a->seq, a->ack, a->flags, a->ttl, a->tos,
+			       a->flowlabel, 0), &p->to_guest);
 		break;
 	case ACK_ACT_XMIT_TO_WAN:
-		queue(p, build(p, a, false, a->seq, a->ack, a->flags, a->ttl, a->len), &p->to_wan);
+		queue(p, build(p, a, false, a->seq, a->ack, a->flags, a->ttl, a->tos,
+			       a->flowlabel, a->len), &p->to_wan);
 		break;
 	case ACK_ACT_RESET_BOTH:
-		queue(p, build(p, a, true, a->seq, a->ack, ACK_TCP_RST | ACK_TCP_ACK, a->ttl, 0),
-		      &p->to_guest);
+		queue(p, build(p, a, true, a->seq, a->ack, ACK_TCP_RST | ACK_TCP_ACK, a->ttl,
+			       a->tos, a->flowlabel, 0), &p->to_guest);
 		queue(p, build(p, a, false, a->wan_seq, a->wan_ack, ACK_TCP_RST | ACK_TCP_ACK,
-			       a->wan_ttl, 0), &p->to_wan);
+			       a->wan_ttl, a->wan_tos, a->wan_flowlabel, 0), &p->to_wan);
 		break;
 	}
 }
@@ -309,6 +339,7 @@ static int parse(struct sk_buff *skb, struct ack_seg *s, u8 *opts, unsigned int 
 			return -1;
 		s->family = AF_INET;
 		s->ttl = iph->ttl;
+		s->tos = iph->tos;
 		memcpy(s->saddr, &iph->saddr, 4);
 		memcpy(s->daddr, &iph->daddr, 4);
 		thoff = noff + iph->ihl * 4;
@@ -325,6 +356,8 @@ static int parse(struct sk_buff *skb, struct ack_seg *s, u8 *opts, unsigned int 
 			return -1;
 		s->family = AF_INET6;
 		s->ttl = ip6->hop_limit;
+		s->tos = ipv6_get_dsfield(ip6);
+		s->flowlabel = ntohl(ip6_flowlabel(ip6));
 		memcpy(s->saddr, &ip6->saddr, 16);
 		memcpy(s->daddr, &ip6->daddr, 16);
 		thoff = noff + sizeof(*ip6);
@@ -459,6 +492,7 @@ static unsigned int handle(struct netsvc_attachment *att, struct sk_buff *skb, u
 	struct sk_buff_head g, w;
 	enum ack_verdict v;
 	struct ack_rewrite rw;
+	struct ack_payload pl;
 	struct ack_seg s;
 	u8 opts[40];
 	unsigned int optlen;
@@ -469,13 +503,9 @@ static unsigned int handle(struct netsvc_attachment *att, struct sk_buff *skb, u
 	if (thoff < 0)
 		return NF_ACCEPT;
 	s.dir = dir;
-	if (s.len) {
-		u8 *buf = scratch[smp_processor_id()];
-
-		if (skb_copy_bits(skb, thoff + (optlen + sizeof(struct tcphdr)), buf, s.len))
-			return NF_ACCEPT;
-		s.payload = buf;
-	}
+	pl.skb = skb;
+	pl.off = thoff + sizeof(struct tcphdr) + optlen;
+	s.payload_ctx = &pl;
 	__skb_queue_head_init(&g);
 	__skb_queue_head_init(&w);
 	now = ktime_get_ns();
@@ -536,7 +566,10 @@ static int ack_attach(struct netsvc_attachment *att, const void *config,
 	__skb_queue_head_init(&p->to_guest);
 	__skb_queue_head_init(&p->to_wan);
 	timer_setup(&p->timer, ack_timer_fn, 0);
-	p->env = (struct ack_env){ .alloc = env_alloc, .free = env_free, .emit = env_emit, .ctx = p };
+	p->env = (struct ack_env){
+		.alloc = env_alloc, .free = env_free, .emit = env_emit,
+		.copy_payload = env_copy_payload, .ctx = p,
+	};
 	ack_core_config_default(&c);
 	to_core_config(a, &c);
 	c.hash_seed = get_random_u32();
@@ -642,7 +675,8 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "fallbacks", s.fallbacks) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:
 	       netsvc_stats_put(st, "alloc_failures", s.alloc_failures) ?:
-	       netsvc_stats_put(st, "build_failures", bf);
+	       netsvc_stats_put(st, "build_failures", bf) ?:
+	       netsvc_stats_put(st, "mem_bytes", atomic64_read(&p->mem_bytes));
 }
 
 static struct netsvc_service_ops ack_ops = {
@@ -661,43 +695,14 @@ static struct netsvc_service_ops ack_ops = {
 	.fill_stats = ack_fill_stats,
 };
 
-static void free_scratch(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		kvfree(scratch[cpu]);
-	kfree(scratch);
-}
-
 static int __init ack_init(void)
 {
-	int cpu, err;
-
-	scratch = kcalloc(nr_cpu_ids, sizeof(*scratch), GFP_KERNEL);
-	if (!scratch)
-		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		scratch[cpu] = kvmalloc_node(ACK_SCRATCH, GFP_KERNEL, cpu_to_node(cpu));
-		if (!scratch[cpu]) {
-			err = -ENOMEM;
-			goto err_scratch;
-		}
-	}
-	err = netsvc_service_register(&ack_ops);
-	if (err)
-		goto err_scratch;
-	return 0;
-
-err_scratch:
-	free_scratch();
-	return err;
+	return netsvc_service_register(&ack_ops);
 }
 
 static void __exit ack_exit(void)
 {
 	netsvc_service_unregister(&ack_ops);
-	free_scratch();
 }
 
 module_init(ack_init);

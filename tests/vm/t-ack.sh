@@ -13,27 +13,127 @@ topo_up
 # xfer NAME MB [DST] [PORT]: guest -> remote, sha256 compared at the receiver.
 xfer() {
 	local name=$1 mb=$2 dst=${3:-10.9.0.2} port=${4:-9000} sent got
-	head -c $((mb << 20)) /dev/urandom > /tmp/src.$name
-	sent=$(sha256sum < /tmp/src.$name | cut -d' ' -f1)
+	local f=${1//[^a-zA-Z0-9_.-]/_}
+	head -c $((mb << 20)) /dev/urandom > /tmp/src.$f
+	sent=$(sha256sum < /tmp/src.$f | cut -d' ' -f1)
 	local l=TCP-LISTEN:$port c=TCP:$dst:$port
 	case $dst in *:*) l=TCP6-LISTEN:$port c=TCP6:[$dst]:$port ;; esac
-	ip netns exec remote sh -c "socat -u $l,reuseaddr - | sha256sum > /tmp/dst.$name" & local rx=$!
+	ip netns exec remote sh -c "socat -u $l,reuseaddr - | sha256sum > /tmp/dst.$f" & local rx=$!
 	sleep 0.5
 	local t0=$(date +%s.%N)
-	ip netns exec guest socat -u FILE:/tmp/src.$name $c
+	ip netns exec guest socat -u FILE:/tmp/src.$f $c
 	local rc=$?
 	wait $rx
 	XFER_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
-	got=$(cut -d' ' -f1 < /tmp/dst.$name)
-	rm -f /tmp/src.$name
+	got=$(cut -d' ' -f1 < /tmp/dst.$f)
+	rm -f /tmp/src.$f
 	if [ $rc -eq 0 ] && [ "$sent" = "$got" ]; then pass "$name"
 	else fail "$name" "socat rc $rc, sha256 sent $sent got $got"; fi
 }
 
+# xfer_bg NAME MB: start a transfer in the background; xfer_wait NAME checks it.
+xfer_bg() {
+	local name=$1 mb=$2
+	head -c $(($2 << 20)) /dev/urandom > /tmp/src.$name
+	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
+	ip netns exec remote sh -c "socat -u TCP-LISTEN:9100,reuseaddr - | sha256sum > /tmp/dst.$name" &
+	echo $! > /tmp/rxpid.$name
+	sleep 0.5
+	ip netns exec guest socat -u FILE:/tmp/src.$name TCP:10.9.0.2:9100 2>/tmp/err.$name &
+	echo $! > /tmp/txpid.$name
+}
+xfer_wait() {
+	local name=$1 rc
+	wait "$(cat /tmp/txpid.$name)"; rc=$?
+	wait "$(cat /tmp/rxpid.$name)"
+	if [ $rc -eq 0 ] && [ "$(cat /tmp/sum.$name)" = "$(cut -d' ' -f1 < /tmp/dst.$name)" ]; then pass "$name"
+	else fail "$name" "socat rc $rc $(cat /tmp/err.$name), sha256 differs"; fi
+	rm -f /tmp/src.$name
+}
+# settled: no flow, nothing kept, the core's memory back to its baseline
+settled() {
+	local i snap
+	for i in $(seq 100); do
+		snap=$(netsvcctl -j show vif3.0)
+		[ "$(jstat "$snap" ack flows)" = 0 ] && [ "$(jstat "$snap" ack kept_bytes)" = 0 ] &&
+			[ "$(jstat "$snap" ack mem_bytes)" = "$BASE_MEM" ] && return 0
+		sleep 0.2
+	done
+	echo "flows $(jstat "$snap" ack flows) kept $(jstat "$snap" ack kept_bytes) mem $(jstat "$snap" ack mem_bytes) (baseline $BASE_MEM)"
+	return 1
+}
+
 uplink_netem "delay 10ms"
 netsvcctl attach ack vif3.0
+BASE_MEM=$(stat vif3.0 ack mem_bytes)
 xfer xfer-smoke-5mb 5
 echo "5 MB in $XFER_SECS s"
-netsvcctl show vif3.0
 expect_ge ack-local-acks "$(stat vif3.0 ack local_acks)" 100
+expect_ge ack-consumed "$(stat vif3.0 ack acks_consumed)" 1
+
+# --- 50 MB under loss, reordering and duplication, both directions of the WAN
+for net in "delay 5ms" "delay 5ms loss 1%" "delay 5ms loss 5%" \
+	   "delay 5ms 2ms reorder 10% 50%" "delay 5ms duplicate 5%"; do
+	uplink_netem "$net"
+	before=$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))
+	xfer "xfer-50mb $net" 50
+	after=$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))
+	echo "  $net: $XFER_SECS s, Dom0 retransmitted $((after - before)) segments"
+done
+expect_ge dom0-retransmitted "$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))" 1
+if settled; then pass settled-after-loss; else fail settled-after-loss "state left"; fi
+netsvcctl show vif3.0 | sed -n '/flows /,$p'
+
+# --- IPv6
+uplink_netem "delay 5ms loss 1%"
+xfer "xfer-ipv6-20mb" 20 fd00:9::2
+
+# --- 50 parallel flows, 1 MB each
+for i in $(seq 50); do
+	head -c 1048576 /dev/urandom > /tmp/p$i
+	ip netns exec remote sh -c "socat -u TCP-LISTEN:$((9200 + i)),reuseaddr - | sha256sum > /tmp/p$i.dst" &
+done
+sleep 1
+for i in $(seq 50); do ip netns exec guest socat -u FILE:/tmp/p$i TCP:10.9.0.2:$((9200 + i)) & done
+wait
+ok=0
+for i in $(seq 50); do
+	[ "$(sha256sum < /tmp/p$i | cut -d' ' -f1)" = "$(cut -d' ' -f1 < /tmp/p$i.dst)" ] && ok=$((ok + 1))
+	rm -f /tmp/p$i
+done
+expect parallel-50-flows "$ok" 50
+if settled; then pass settled-after-parallel; else fail settled-after-parallel "state left"; fi
+
+# --- detach in the middle of a transfer: drains, then goes
+uplink_netem "delay 10ms loss 1%"
+xfer_bg xfer-detach-midway 30
+sleep 2
+expect_ok detach-midway netsvcctl detach ack vif3.0
+xfer_wait xfer-detach-midway
+
+# --- unload in the middle of a transfer
+netsvcctl attach ack vif3.0
+xfer_bg xfer-unload-midway 30
+sleep 2
+expect_ok unload-midway sh -c "netsvcctl detach ack vif3.0 && rmmod netsvc_ack"
+xfer_wait xfer-unload-midway
+insmod "$TOP/services/ack/netsvc_ack.ko"
+
+# --- the receiver disappears: Dom0 gives up after retry_limit timeouts and
+# resets both sides; the guest sees an error, Dom0's memory comes back
+netsvcctl attach ack vif3.0 retry_limit=3
+BASE_MEM=$(stat vif3.0 ack mem_bytes)
+uplink_netem "delay 10ms"
+xfer_bg xfer-receiver-gone 50
+sleep 2
+ip -n remote link set eth0 down
+wait "$(cat /tmp/txpid.xfer-receiver-gone)"; rc=$?
+kill "$(cat /tmp/rxpid.xfer-receiver-gone)" 2>/dev/null
+if [ $rc -ne 0 ]; then pass receiver-gone-guest-sees-error
+else fail receiver-gone-guest-sees-error "socat in the guest succeeded"; fi
+expect_ge receiver-gone-reset "$(stat vif3.0 ack resets)" 1 || netsvcctl show vif3.0
+if settled; then pass receiver-gone-memory-back; else fail receiver-gone-memory-back "state left"; fi
+ip -n remote link set eth0 up
+netsvcctl show vif3.0 | sed -n '/flows /,$p'
+netsvcctl detach ack vif3.0
 summary

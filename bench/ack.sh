@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+# The ack service against the WAN round trip.  A 100 Mbit/s uplink with a
+# 50 ms RTT (netem on both ends); the guest is a namespace behind vif3.0.
+#  1. a guest with a 64 KiB send buffer: throughput without and with ack,
+#     next to the link rate (what Dom0 itself gets over the same link);
+#  2. a default guest over the same link with 1 % loss: goodput of sha256-
+#     checked transfers without and with ack, and bytes lost;
+#  3. flow completion time of 100 KB, 1 MB and 10 MB, measured at the
+#     receiver (its socat ends when the FIN arrives after all the data).
+# Configurations alternate within each round; medians of the rounds.
+set -u
+. "$TOP/tests/vm/lib.sh"
+. "$TOP/bench/lib.sh"
+ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} RATE=${RATE:-100mbit}
+trap topo_down EXIT
+load_modules && insmod "$TOP/services/ack/netsvc_ack.ko" || exit 1
+topo_up
+# The rate limit goes on a separate netem per side so that the delay queue
+# does not also police the rate (netem's own rate cap is per packet).
+tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
+ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
+ip netns exec remote iperf3 -s -D >/dev/null 2>&1; sleep 0.5
+out=/tmp/bench; mkdir -p $out
+ack_on() { netsvcctl attach ack vif3.0 >/dev/null; }
+ack_off() { netsvcctl detach ack vif3.0 >/dev/null; }
+lost=0
+
+# xfer MB: seconds until the receiver has all of MB MiB; sha256 checked
+# (a mismatch adds the size to $lost).
+xfer_secs() {
+	local bytes=$1 t0 t1 rx
+	head -c "$bytes" /dev/urandom > /tmp/src
+	ip netns exec remote sh -c 'socat -u TCP-LISTEN:9000,reuseaddr - | sha256sum > /tmp/dst' & rx=$!
+	sleep 0.3
+	t0=$(date +%s.%N)
+	ip netns exec guest socat -u FILE:/tmp/src TCP:10.9.0.2:9000
+	wait $rx
+	t1=$(date +%s.%N)
+	[ "$(sha256sum < /tmp/src | cut -d' ' -f1)" = "$(cut -d' ' -f1 < /tmp/dst)" ] || lost=$((lost + bytes))
+	echo "$t1 - $t0" | bc
+}
+
+echo "--- 1. small send buffer (64 KiB), $RATE, 50 ms RTT"
+ip netns exec guest sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+for r in $(seq "$ROUNDS"); do
+	iperf3 -c 10.9.0.2 -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e6' >> $out/link
+	iperf3_mbps -c 10.9.0.2 -t "$SECS" >> $out/small_off
+	ack_on; iperf3_mbps -c 10.9.0.2 -t "$SECS" >> $out/small_on; ack_off
+	echo "round $r: link $(tail -n1 $out/link), without ack $(tail -n1 $out/small_off), with ack $(tail -n1 $out/small_on) Mbit/s"
+done
+ip netns exec guest sysctl -qw net.ipv4.tcp_wmem="4096 16384 4194304"
+
+echo "--- 2. default guest, 1 % loss both ways, 10 MB transfers (sha256)"
+tc qdisc replace dev up0 root netem delay 25ms loss 1% rate $RATE limit 10000
+ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms loss 1% limit 10000
+for r in $(seq "$ROUNDS"); do
+	s=$(xfer_secs $((10 << 20))); echo "scale=3; 10 * 8 * 1.048576 / $s" | bc >> $out/loss_off
+	ack_on; s=$(xfer_secs $((10 << 20))); ack_off; echo "scale=3; 10 * 8 * 1.048576 / $s" | bc >> $out/loss_on
+	echo "round $r: goodput without ack $(tail -n1 $out/loss_off), with ack $(tail -n1 $out/loss_on) Mbit/s"
+done
+
+echo "--- 3. flow completion time, no loss"
+tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
+ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
+for r in $(seq "$ROUNDS"); do
+	for sz in 100K:102400 1M:1048576 10M:10485760; do
+		n=${sz%%:*} b=${sz#*:}
+		xfer_secs "$b" >> $out/fct_${n}_off
+		ack_on; xfer_secs "$b" >> $out/fct_${n}_on; ack_off
+	done
+	echo "round $r: 1M without ack $(tail -n1 $out/fct_1M_off) s, with ack $(tail -n1 $out/fct_1M_on) s"
+done
+
+m() { median < $out/$1; }
+link=$(m link) soff=$(m small_off) son=$(m small_on) loff=$(m loss_off) lon=$(m loss_on)
+printf '\n%-44s %12s %12s %8s\n' "scenario (medians of $ROUNDS)" "without ack" "with ack" "ratio"
+printf '%-44s %12s\n' "link: Dom0 -> remote TCP, Mbit/s" "$link"
+printf '%-44s %12.1f %12.1f %8s\n' "1. 64 KiB send buffer, Mbit/s" "$soff" "$son" "$(ratio "$son" "$soff")"
+printf '%-44s %12s %12s %8s\n' "   with ack / link" "" "" "$(ratio "$son" "$link")"
+printf '%-44s %12.1f %12.1f %8s\n' "2. 1 % loss goodput, Mbit/s" "$loff" "$lon" "$(ratio "$lon" "$loff")"
+for n in 100K 1M 10M; do
+	printf '%-44s %12.3f %12.3f %8s\n' "3. FCT $n, s (ratio: without / with)" "$(m fct_${n}_off)" "$(m fct_${n}_on)" \
+		"$(ratio "$(m fct_${n}_off)" "$(m fct_${n}_on)")"
+done
+echo "bytes lost (sha256 mismatches): $lost"
+echo "BENCH ack_link_mbps $link"
+echo "BENCH ack_smallbuf_link_ratio $(ratio "$son" "$link")"
+echo "BENCH ack_smallbuf_speedup $(ratio "$son" "$soff")"
+echo "BENCH ack_loss1_goodput_ratio $(ratio "$lon" "$loff")"
+echo "BENCH ack_bytes_lost $lost"
+echo "BENCH ack_fct_1mb_ratio $(ratio "$(m fct_1M_off)" "$(m fct_1M_on)")"
