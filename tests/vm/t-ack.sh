@@ -123,9 +123,14 @@ insmod "$TOP/services/ack/netsvc_ack.ko"
 # resets both sides; the guest sees an error, Dom0's memory comes back
 netsvcctl attach ack vif3.0 retry_limit=3
 BASE_MEM=$(stat vif3.0 ack mem_bytes)
-uplink_netem "delay 10ms"
+# The uplink is rate-limited so the transfer is still under way when the
+# receiver goes: a guest that has already handed everything to its socket
+# and closed can never learn of the failure, with or without ack.
+uplink_netem "delay 10ms rate 40mbit"
 xfer_bg xfer-receiver-gone 50
 sleep 2
+if kill -0 "$(cat /tmp/txpid.xfer-receiver-gone)" 2>/dev/null; then pass receiver-gone-midway
+else fail receiver-gone-midway "the transfer finished within 2 s"; fi
 ip -n remote link set eth0 down
 wait "$(cat /tmp/txpid.xfer-receiver-gone)"; rc=$?
 kill "$(cat /tmp/rxpid.xfer-receiver-gone)" 2>/dev/null
