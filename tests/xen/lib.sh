@@ -48,3 +48,20 @@ gx() {
 	[ -n "$rc" ] && return "$rc"
 	return 255
 }
+
+# gsend NAME MB [PORT]: guest NAME sends MB MiB of random data to the remote
+# host (10.9.0.2, behind Dom0's uplink).  GSEND_SECS: from the first byte
+# until the receiver has seen the FIN.  True when the receiver's sha256
+# equals the sender's.
+gsend() {
+	local n=$1 mb=$2 port=${3:-9000} sent rx t0
+	sent=$(gx "$n" "dd if=/dev/urandom of=/tmp/f bs=1M count=$mb 2>/dev/null && sha256sum /tmp/f" | awk '{print $1}')
+	rm -f /tmp/recv.sha
+	ip netns exec remote sh -c "socat -u TCP-LISTEN:$port,reuseaddr - | sha256sum > /tmp/recv.sha" & rx=$!
+	sleep 0.5
+	t0=$(date +%s.%N)
+	gx "$n" "nc 10.9.0.2 $port < /tmp/f" > /dev/null
+	wait $rx
+	GSEND_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+	[ -n "$sent" ] && [ "$sent" = "$(awk '{print $1}' /tmp/recv.sha)" ]
+}
