@@ -18,9 +18,13 @@
 
 #define NTR_READ_ONCE(x)		READ_ONCE(x)
 #define NTR_WRITE_ONCE(x, v)		WRITE_ONCE(x, v)
-#define ntr_load_acquire(p)		smp_load_acquire(p)
-#define ntr_store_release(p, v)		smp_store_release(p, v)
-#define ntr_mb()			smp_mb()
+/*
+ * virt_*, not smp_*: the other end is another domain, which may run while
+ * this kernel is built (or booted) uniprocessor.
+ */
+#define ntr_load_acquire(p)		virt_load_acquire(p)
+#define ntr_store_release(p, v)		virt_store_release(p, v)
+#define ntr_mb()			virt_mb()
 #else
 #include <stdbool.h>
 #include <stddef.h>
