@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the Dom0 broker (netsvc_tunnel.ko) and the guest end (netsvc_front.ko)
+ * agree on: the XenStore protocol and the per-frame header in the ring.
+ *
+ * XenStore.  Everything lives under the guest's own data directory, which only
+ * that guest (and Dom0) can read, so a guest sees only the offers made to it:
+ *
+ *   /local/domain/<me>/data/netsvc-tunnel/<peer domid>/
+ *     written by the broker (one transaction per change):
+ *       mac          the peer's MAC, aa:bb:cc:dd:ee:ff
+ *       role         "grant" (the lower domid) or "map"
+ *       gen          offer generation; every reply must quote it
+ *       peer-refs    map role only, relayed: the granter's NTUN_NR_PAGES refs
+ *       peer-evtchn  map role only, relayed: the granter's unbound port
+ *     written by the guest (in a transaction that checks gen first):
+ *       refs         grant role: control page, ring 0 data, ring 1 data
+ *       evtchn       grant role: port allocated for the peer
+ *       reply-gen    the gen this reply belongs to
+ *       state        "granted", "connected" or "error"
+ *
+ * The broker only ever copies refs/evtchn from the granter of an authorised
+ * pair to its mapper, after checking their syntax; it never interprets them.
+ * Removing the directory revokes the channel.
+ *
+ * Ring.  One tunnel is a control page (struct ntr_ctl) and two data areas of
+ * 2^NTUN_RING_ORDER pages, all granted by the lower domid: ring[0] carries
+ * granter -> mapper, ring[1] mapper -> granter.  Each frame's payload is a
+ * struct ntun_meta followed by the Ethernet frame.
+ */
+#ifndef NETSVC_TUNNEL_PROTO_H
+#define NETSVC_TUNNEL_PROTO_H
+
+#include <linux/types.h>
+
+#define NTUN_XS_DIR		"data/netsvc-tunnel"
+
+/*
+ * 16 pages per direction: the most xenbus_map_ring_valloc() maps into one
+ * virtually contiguous area, which the ring needs.
+ */
+#define NTUN_RING_ORDER		4
+#define NTUN_RING_PAGES		(1u << NTUN_RING_ORDER)
+#define NTUN_NR_PAGES		(1 + 2 * NTUN_RING_PAGES)
+
+#define NTUN_F_CSUM_PARTIAL	0x01	/* checksum left to the receiver's stack */
+#define NTUN_F_GSO_TCPV4	0x02	/* a TCP super-frame, segments of gso_size */
+#define NTUN_F_GSO_TCPV6	0x04
+#define NTUN_F_GSO_ECN		0x08	/* SKB_GSO_TCP_ECN: CWR in the first segment */
+#define NTUN_F_ALL		0x0f
+
+struct ntun_meta {
+	__u8 flags;
+	__u8 pad0;
+	__le16 gso_size;
+	__u32 pad1;
+};
+
+#endif
