@@ -19,7 +19,7 @@ topo_up
 # does not also police the rate (netem's own rate cap is per packet).
 tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
 ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
-ip netns exec remote iperf3 -s -D >/dev/null 2>&1; sleep 0.5
+ip netns exec remote iperf3 -s -D >/dev/null 2>&1; listening remote 5201
 out=/tmp/bench; mkdir -p $out
 ack_on() { netsvcctl attach ack vif3.0 >/dev/null; }
 ack_off() { netsvcctl detach ack vif3.0 >/dev/null; }
@@ -31,9 +31,9 @@ xfer_secs() {
 	local bytes=$1 t0 t1 rx
 	head -c "$bytes" /dev/urandom > /tmp/src
 	ip netns exec remote sh -c 'socat -u TCP-LISTEN:9000,reuseaddr - | sha256sum > /tmp/dst' & rx=$!
-	sleep 0.3
+	listening remote 9000
 	t0=$(date +%s.%N)
-	ip netns exec guest socat -u FILE:/tmp/src TCP:10.9.0.2:9000
+	ip netns exec guest socat -u FILE:/tmp/src TCP:10.9.0.2:9000 || pkill -f TCP-LISTEN:9000,
 	wait $rx
 	t1=$(date +%s.%N)
 	[ "$(sha256sum < /tmp/src | cut -d' ' -f1)" = "$(cut -d' ' -f1 < /tmp/dst)" ] || lost=$((lost + bytes))

@@ -70,6 +70,18 @@ topo_down() {
 	return 0
 }
 
+# listening NS PORT: wait up to 10 s until something in namespace NS ("" for
+# the root namespace) listens on TCP PORT; a fixed sleep loses that race on a
+# loaded emulator.
+listening() {
+	local i
+	for i in $(seq 100); do
+		if [ -n "$1" ]; then ip netns exec "$1" ss -Hltn "sport = :$2"; else ss -Hltn "sport = :$2"; fi | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # uplink_netem "delay 25ms loss 1%": the WAN, applied in both directions.
 uplink_netem() {
 	tc qdisc replace dev up0 root netem $1

@@ -19,7 +19,7 @@ xfer() {
 	local l=TCP-LISTEN:$port c=TCP:$dst:$port
 	case $dst in *:*) l=TCP6-LISTEN:$port c=TCP6:[$dst]:$port ;; esac
 	ip netns exec remote sh -c "socat -u $l,reuseaddr - | sha256sum > /tmp/dst.$f" & local rx=$!
-	sleep 0.5
+	listening remote "$port"
 	local t0=$(date +%s.%N)
 	ip netns exec guest socat -u FILE:/tmp/src.$f $c
 	local rc=$?
@@ -38,7 +38,7 @@ xfer_bg() {
 	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
 	ip netns exec remote sh -c "socat -u TCP-LISTEN:9100,reuseaddr - | sha256sum > /tmp/dst.$name" &
 	echo $! > /tmp/rxpid.$name
-	sleep 0.5
+	listening remote 9100
 	ip netns exec guest socat -u FILE:/tmp/src.$name TCP:10.9.0.2:9100 2>/tmp/err.$name &
 	echo $! > /tmp/txpid.$name
 }
@@ -93,7 +93,7 @@ for i in $(seq 50); do
 	head -c 1048576 /dev/urandom > /tmp/p$i
 	ip netns exec remote sh -c "socat -u TCP-LISTEN:$((9200 + i)),reuseaddr - | sha256sum > /tmp/p$i.dst" &
 done
-sleep 1
+for i in $(seq 50); do listening remote $((9200 + i)); done
 for i in $(seq 50); do ip netns exec guest socat -u FILE:/tmp/p$i TCP:10.9.0.2:$((9200 + i)) & done
 wait
 ok=0

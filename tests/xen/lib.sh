@@ -58,9 +58,9 @@ gsend() {
 	sent=$(gx "$n" "dd if=/dev/urandom of=/tmp/f bs=1M count=$mb 2>/dev/null && sha256sum /tmp/f" | awk '{print $1}')
 	rm -f /tmp/recv.sha
 	ip netns exec remote sh -c "socat -u TCP-LISTEN:$port,reuseaddr - | sha256sum > /tmp/recv.sha" & rx=$!
-	sleep 0.5
+	listening remote "$port"
 	t0=$(date +%s.%N)
-	gx "$n" "nc 10.9.0.2 $port < /tmp/f" > /dev/null
+	gx "$n" "nc 10.9.0.2 $port < /tmp/f" > /dev/null || pkill -f "TCP-LISTEN:$port,"
 	wait $rx
 	GSEND_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
 	[ -n "$sent" ] && [ "$sent" = "$(awk '{print $1}' /tmp/recv.sha)" ]
