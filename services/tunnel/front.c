@@ -125,6 +125,7 @@ struct ntun {
 	bool did_work;			/* NAPI: this poll moved something */
 
 	u64 tx_frames, tx_bytes, rx_frames, rx_bytes;
+	u64 events, polls;		/* frames / events shows the batching */
 	atomic64_t fb_tx_frames, fb_rx_frames;
 };
 
@@ -532,6 +533,7 @@ static int ntun_poll(struct napi_struct *napi, int budget)
 	int done = 0, err;
 	u32 len;
 
+	t->polls++;
 	if (READ_ONCE(t->state) == T_WAIT) {
 		/* The mapper's first event: it has mapped and bound. */
 		cmpxchg(&t->state, T_WAIT, T_UP);
@@ -580,6 +582,12 @@ static irqreturn_t ntun_interrupt(int irq, void *dev_id)
 {
 	struct ntun *t = dev_id;
 
+	t->events++;
+	/*
+	 * Binding unmasks a port that Xen has already marked pending, so this
+	 * runs (and the poll after it) before the binder has stored the irq.
+	 */
+	WRITE_ONCE(t->irq, irq);
 	/* The event stays masked until the poll is done (late EOI). */
 	if (napi_schedule_prep(&t->napi))
 		__napi_schedule(&t->napi);
@@ -900,6 +908,11 @@ static void ntun_setup(domid_t peer)
 			      NTUN_RING_ORDER, NTUN_MAX_FRAME);
 	if (err)
 		goto err;
+	/*
+	 * Ask for a wake-up at the first frame: until the first poll, nobody
+	 * has told the peer that we sleep, and it would never notify.
+	 */
+	ntr_cons_prepare_wait(&t->rx);
 	t->state = granter ? T_WAIT : T_UP;
 	napi_enable(&t->napi);
 	err = bind_evtchn_to_irqhandler_lateeoi(t->port, ntun_interrupt, 0,
@@ -1013,12 +1026,22 @@ static int ntun_show(struct seq_file *m, void *v)
 	S(backlogged); S(tx_dropped); S(rx_dropped); S(segmented);
 #undef S
 	mutex_lock(&ntun_mutex);
-	list_for_each_entry(t, &ntun_list, node)
-		seq_printf(m, "peer %u mac %pM role %s state %s tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu fb_tx_frames %llu fb_rx_frames %llu\n",
+	list_for_each_entry(t, &ntun_list, node) {
+		seq_printf(m, "peer %u mac %pM role %s state %s tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu fb_tx_frames %llu fb_rx_frames %llu events %llu polls %llu\n",
 			   t->peer, t->mac, t->granter ? "grant" : "map",
 			   t->state == T_UP ? "up" : t->state == T_WAIT ? "wait" : "dead",
 			   t->tx_frames, t->tx_bytes, t->rx_frames, t->rx_bytes,
-			   (u64)atomic64_read(&t->fb_tx_frames), (u64)atomic64_read(&t->fb_rx_frames));
+			   (u64)atomic64_read(&t->fb_tx_frames), (u64)atomic64_read(&t->fb_rx_frames),
+			   t->events, t->polls);
+		/* Indices, ours and as the shared page says: for debugging a peer. */
+		if (t->tx.sh && t->rx.sh)
+			seq_printf(m, "  ring tx head %u pub %u cons %u | shared prod %u cons %u prod_event %u cons_event %u; rx head %u | shared prod %u cons %u prod_event %u\n",
+				   t->tx.head, t->tx.published, t->tx.peer,
+				   READ_ONCE(t->tx.sh->prod), READ_ONCE(t->tx.sh->cons),
+				   READ_ONCE(t->tx.sh->prod_event), READ_ONCE(t->tx.sh->cons_event),
+				   t->rx.head, READ_ONCE(t->rx.sh->prod), READ_ONCE(t->rx.sh->cons),
+				   READ_ONCE(t->rx.sh->prod_event));
+	}
 	mutex_unlock(&ntun_mutex);
 	return 0;
 }
