@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: GPL-2.0
+# t-tunnel: shared-memory tunnels between co-resident guests (issue 6).
+#
+#  ┌──────────────────────┐  grant-shared rings   ┌──────────────────────┐
+#  │ g1 netsvc_front      │◄═════════════════════►│ g2 netsvc_front      │
+#  │ eth0 10.99.0.11      │    + event channel    │ eth0 10.99.0.12      │
+#  └──────────┬───────────┘                       └───────────┬──────────┘
+#  ┌──────────┴───────────────────────────────────────────────┴──────────┐
+#  │ Dom0: vif1.0 ── xenbr0 ── vif2.0      netsvc_tunnel (broker)        │
+#  │       offers in /local/domain/<g>/data/netsvc-tunnel/<peer>         │
+#  └─────────────────────────────────────────────────────────────────────┘
+# Frames between g1 and g2 go through the tunnel while it is up (netback's
+# vif counters stay still), and through netfront/netback/bridge otherwise.
+. "$TOP/tests/xen/lib.sh"
+
+MB=${TUNNEL_MB:-50}
+d1=$(guest_domid g1) d2=$(guest_domid g2)
+v1=$(guest_vif g1) v2=$(guest_vif g2)
+ip1=$(guest_ip g1) ip2=$(guest_ip g2)
+pretty() { printf '[+] %s: %s\n' "$1" "${*:2}"; }
+x() { pretty "$1" "${*:2}"; gx "$@"; }
+
+# fstat GUEST KEY: a total from the guest end's /proc/netsvc_front.
+fstat() { gx "$1" "cat /proc/netsvc_front" | awk -v k="$2" '$1 == k { print $2 }'; }
+# peer_state GUEST: "up", "wait", "dead" or "none" for the one peer.
+peer_state() {
+	local s; s=$(gx "$1" "cat /proc/netsvc_front" | awk '$1 == "peer" { print $8 }')
+	echo "${s:-none}"
+}
+wait_state() {	# wait_state GUEST STATE [SECONDS]
+	local i
+	for i in $(seq "${3:-30}"); do
+		[ "$(peer_state "$1")" = "$2" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG'
+# Frames from one guest to the other through netback: a tc counter on each
+# vif's ingress for the other guest's MAC (the vifs' own counters also count
+# this script's traffic to the guests' command servers).
+modprobe cls_flower; modprobe act_gact
+for p in "$v1 00:16:3e:00:00:02" "$v2 00:16:3e:00:00:01"; do
+	set -- $p
+	tc qdisc add dev "$1" clsact
+	tc filter add dev "$1" ingress protocol all flower dst_mac "$2" action pass
+done
+vifpkts() {
+	{ tc -s filter show dev "$v1" ingress; tc -s filter show dev "$v2" ingress; } |
+		awk '/Sent/ { s += $4 } END { print s + 0 }'
+}
+bstat() { stat "$1" tunnel "$2"; }
+
+# xfer FROM TO PORT MB [TIMEOUT]: MB MiB of random data over TCP; true when
+# the receiver's sha256 matches.  Runs in the background if XFER_BG is set.
+xfer_start() {
+	local from=$1 to=$2 port=$3 mb=$4
+	gx "$to" "rm -f /tmp/r.sha; (nc -l -p $port | sha256sum > /tmp/r.part; mv /tmp/r.part /tmp/r.sha) > /dev/null 2>&1 &"
+	XFER_SENT=$(gx "$from" "dd if=/dev/urandom of=/tmp/f bs=1M count=$mb 2>/dev/null; sha256sum /tmp/f" | awk '{print $1}')
+}
+xfer_send() { gx "$1" "timeout ${3:-300} nc $(guest_ip "$2") $4 < /tmp/f; rm -f /tmp/f" > /dev/null; }
+xfer_check() {
+	local to=$1 i got
+	for i in $(seq "${2:-60}"); do
+		got=$(gx "$to" "cat /tmp/r.sha 2>/dev/null" | awk '{print $1}')
+		[ -n "$got" ] && break
+		sleep 1
+	done
+	[ -n "$XFER_SENT" ] && [ "$XFER_SENT" = "$got" ]
+}
+
+for g in g1 g2; do expect_ok load-front-$g gx $g "insmod /lib/netsvc/netsvc_front.ko"; done
+
+# Only g1 eligible: nobody gets an offer.
+expect_ok attach-g1 netsvcctl attach tunnel "$v1"
+sleep 3
+expect no-offer-alone "$(xenstore-list /local/domain/$d1/data/netsvc-tunnel 2>/dev/null | wc -l)" 0
+expect no-channel-unattached "$(peer_state g2)" none
+expect broker-offered-alone "$(bstat "$v1" pairs_offered)" 0
+
+expect_ok attach-g2 netsvcctl attach tunnel "$v2"
+if wait_state g1 up 60 && wait_state g2 up 10; then pass channel-up
+else fail channel-up "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+xenstore-ls -p /local/domain/$d1/data/netsvc-tunnel
+# Each offer belongs to its guest alone: owner = that guest, nobody else reads.
+perm=$(xenstore-ls -p /local/domain/$d1/data/netsvc-tunnel | awk -v p="$d2" '$1 == p { print $NF }')
+expect offer-perms-g1 "$perm" "(n$d1)"
+perm=$(xenstore-ls -p /local/domain/$d2/data/netsvc-tunnel | awk -v p="$d1" '$1 == p { print $NF }')
+expect offer-perms-g2 "$perm" "(n$d2)"
+expect broker-up "$(bstat "$v1" channels_up)" 1
+expect broker-setups "$(bstat "$v2" setups)" 1
+
+# ping both ways, IPv4 and IPv6 (ARP/ND requests are broadcast: netfront).
+x g1 "ping -c 3 $ip2" > /dev/null
+base=$(vifpkts) t0=$(fstat g2 rx_frames)
+expect_ok ping-g1-g2 x g1 "ping -c 5 -i 0.2 $ip2"
+expect_ok ping-g2-g1 x g2 "ping -c 5 -i 0.2 $ip1"
+expect_ok ping6-g1-g2 x g1 "ping -6 -c 3 -i 0.2 fe80::216:3eff:fe00:2%eth0"
+expect_ge ping-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 13
+d=$(($(vifpkts) - base))
+echo "    guest-to-guest frames through netback during the pings: $d"
+expect_ge ping-vifs-still "$((2 - d))" 0
+gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
+
+# 50 MB each way, sha256-checked, netback's counters still.
+base=$(vifpkts)
+xfer_start g1 g2 9001 "$MB"; t0=$(date +%s.%N)
+xfer_send g1 g2 300 9001
+if xfer_check g2; then pass tcp-g1-g2-sha; else fail tcp-g1-g2-sha "checksum mismatch or no data"; fi
+echo "    $MB MiB g1->g2 in $(echo "$(date +%s.%N) - $t0" | bc) s"
+xfer_start g2 g1 9002 "$MB"; t0=$(date +%s.%N)
+xfer_send g2 g1 300 9002
+if xfer_check g1; then pass tcp-g2-g1-sha; else fail tcp-g2-g1-sha "checksum mismatch or no data"; fi
+echo "    $MB MiB g2->g1 in $(echo "$(date +%s.%N) - $t0" | bc) s"
+d=$(($(vifpkts) - base))
+echo "    netback packets during the transfers: $d"
+expect_ge tcp-vifs-still "$((5 - d))" 0
+expect_ge tcp-bytes-tunnel "$(fstat g1 tx_bytes)" $((MB * 1048576))
+expect_ge tcp-bytes-tunnel-back "$(fstat g2 tx_bytes)" $((MB * 1048576))
+
+# UDP through the tunnel.
+t0=$(fstat g2 rx_frames)
+x g1 "iperf3 -c $ip2 -u -b 20M -t 2 -l 1200" | tail -4
+expect_ge udp-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 2000
+
+gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
+netsvcctl show "$v1"
+
+# Detach in the middle of a transfer: it completes through netfront.
+xfer_start g1 g2 9003 "$MB"
+base=$(vifpkts)
+xfer_send g1 g2 300 9003 & snd=$!
+sleep 2
+fb0=$(fstat g1 fb_tx_frames)
+expect_ok detach-mid-transfer netsvcctl detach tunnel "$v2"
+wait $snd
+if xfer_check g2; then pass detach-transfer-sha; else fail detach-transfer-sha "checksum mismatch or no data"; fi
+expect_ge detach-via-netback "$(($(vifpkts) - base))" 1000
+expect detach-channel-gone "$(peer_state g1)/$(peer_state g2)" none/none
+expect_ge detach-teardown "$(fstat g1 teardowns)" 1
+gx g1 cat /proc/netsvc_front
+expect_ok ping-after-detach x g1 "ping -c 2 -i 0.2 $ip2"
+
+# Attached again: a new channel.
+expect_ok reattach netsvcctl attach tunnel "$v2"
+if wait_state g1 up 60 && wait_state g2 up 10; then pass reattach-up
+else fail reattach-up "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+expect_ok ping-reattached x g1 "ping -c 2 -i 0.2 $ip2"
+
+# peers= policy revokes and grants back.
+expect_ok policy-revoke netsvcctl set tunnel "$v1" peers=999
+if wait_state g1 none 20 && wait_state g2 none 10; then pass policy-revoked
+else fail policy-revoked "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+expect_ok policy-allow netsvcctl set tunnel "$v1" "peers=$d2"
+if wait_state g1 up 60 && wait_state g2 up 10; then pass policy-allowed
+else fail policy-allowed "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+
+# A corrupting peer: g2 publishes nonsense; g1 drops the channel, counts it.
+for mode in 1 2; do
+	pe0=$(fstat g1 peer_errors) be0=$(bstat "$v1" peer_errors)
+	gx g2 "echo $mode > /sys/module/netsvc_front/parameters/corrupt"
+	x g2 "ping -c 3 -i 0.2 $ip1" > /dev/null
+	wait_state g1 none 20; wait_state g2 none 10
+	expect corrupt$mode-peer-error "$(($(fstat g1 peer_errors) - pe0))" 1
+	expect corrupt$mode-broker-error "$(($(bstat "$v1" peer_errors) - be0))" 1
+	expect corrupt$mode-channels "$(peer_state g1)/$(peer_state g2)" none/none
+	expect_ok corrupt$mode-fallback x g1 "ping -c 2 -i 0.2 $ip2"
+	# The broker does not offer an errored pair again until re-attached.
+	netsvcctl detach tunnel "$v2"; netsvcctl attach tunnel "$v2"
+	if wait_state g1 up 60 && wait_state g2 up 10; then pass corrupt$mode-reoffered
+	else fail corrupt$mode-reoffered "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+done
+
+expect guest-g2-dmesg "$(gx g2 dmesg | grep -E "$BAD")" ""
+
+# xl destroy of the receiver mid-transfer: the sender recovers.
+xfer_start g1 g2 9004 "$MB"
+xfer_send g1 g2 30 9004 & snd=$!
+sleep 2
+expect_ok destroy-g2 xl destroy g2
+wait $snd
+if wait_state g1 none 20; then pass destroy-channel-gone; else fail destroy-channel-gone "g1 $(peer_state g1)"; fi
+expect_ok destroy-g1-alive x g1 "ping -c 2 -i 0.2 10.99.0.1"
+expect destroy-broker-pairs "$(bstat "$v1" pairs_offered)" 0
+
+bad=$(gx g1 dmesg | grep -E "$BAD")
+expect guest-g1-dmesg "$bad" ""
+gx g1 dmesg | grep netsvc_front | tail -20
+summary
