@@ -55,10 +55,13 @@ bstat() { stat "$1" tunnel "$2"; }
 # the receiver's sha256 matches.  Runs in the background if XFER_BG is set.
 xfer_start() {
 	local from=$1 to=$2 port=$3 mb=$4
-	gx "$to" "rm -f /tmp/r.sha; (nc -l -p $port | sha256sum > /tmp/r.part; mv /tmp/r.part /tmp/r.sha) > /dev/null 2>&1 &"
+	# busybox nc ends the connection when its stdin ends: give it one that
+	# stays open until the data is in.
+	gx "$to" "rm -f /tmp/r.sha; (sleep 1000 | nc -l -p $port | sha256sum > /tmp/r.part; busybox mv /tmp/r.part /tmp/r.sha) < /dev/null > /dev/null 2>&1 &"
 	XFER_SENT=$(gx "$from" "dd if=/dev/urandom of=/tmp/f bs=1M count=$mb 2>/dev/null; sha256sum /tmp/f" | awk '{print $1}')
+	echo "    sending $mb MiB $from -> $to, sha256 ${XFER_SENT:-none}"
 }
-xfer_send() { gx "$1" "timeout ${3:-300} nc $(guest_ip "$2") $4 < /tmp/f; rm -f /tmp/f" > /dev/null; }
+xfer_send() { gx "$1" "ls -l /tmp/f; timeout ${3:-300} nc $(guest_ip "$2") $4 < /tmp/f; echo nc exit \$?; rm -f /tmp/f" | sed 's/^/    /'; }
 xfer_check() {
 	local to=$1 i got
 	for i in $(seq "${2:-60}"); do
@@ -66,6 +69,8 @@ xfer_check() {
 		[ -n "$got" ] && break
 		sleep 1
 	done
+	gx "$to" "busybox killall sleep 2>/dev/null"
+	echo "    received sha256 ${got:-none}"
 	[ -n "$XFER_SENT" ] && [ "$XFER_SENT" = "$got" ]
 }
 
