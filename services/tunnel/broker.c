@@ -486,15 +486,36 @@ static struct netsvc_service_ops tunnel_ops = {
 	.fill_stats = tunnel_fill_stats,
 };
 
+/* A vif joining or leaving a bridge changes who is on the same segment. */
+static int tunnel_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	if (event == NETDEV_CHANGEUPPER)
+		schedule_work(&broker_work);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block tunnel_netdev_nb = {
+	.notifier_call = tunnel_netdev_event,
+};
+
 static int __init tunnel_init(void)
 {
+	int err;
+
 	next_gen = get_random_u32() >> 8;
-	return netsvc_service_register(&tunnel_ops);
+	err = register_netdevice_notifier(&tunnel_netdev_nb);
+	if (err)
+		return err;
+	err = netsvc_service_register(&tunnel_ops);
+	if (err)
+		unregister_netdevice_notifier(&tunnel_netdev_nb);
+	return err;
 }
 
 static void __exit tunnel_exit(void)
 {
 	netsvc_service_unregister(&tunnel_ops);
+	unregister_netdevice_notifier(&tunnel_netdev_nb);
 	cancel_work_sync(&broker_work);
 }
 
