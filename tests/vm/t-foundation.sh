@@ -53,7 +53,7 @@ expect_err err-bool 1 "$P: attach: count_only=maybe: value for 'count_only' is n
 expect_err err-not-live 1 "$P: set: max_flows=20: parameter 'max_flows' cannot be changed while attached (detach and attach again)" $P set acct vif3.0 max_flows=20
 expect_err err-set-nothing 2 "Usage: $P set SERVICE IFACE key=value ..." $P set acct vif3.0
 expect_err err-prio-range 1 "$P: attach: 5000: integer out of range" $P attach acct lo prio 5000
-expect_err err-usage 2 "Usage: $P attach SERVICE IFACE [prio N] [key=value ...]" $P attach acct
+expect_err err-usage 2 "Usage: $P attach SERVICE IFACE|--domain NAME [prio N] [key=value ...]" $P attach acct
 expect_err err-unknown-cmd 2 "$P: unknown command 'frob' (try '$P help')" $P frob
 expect_err err-kv 2 "$P: attach: expected key=value, got 'top'" $P attach acct lo top
 expect nothing-half-attached "$(netsvcctl -j show lo | jq length)" 0
