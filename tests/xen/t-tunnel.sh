@@ -51,27 +51,37 @@ vifpkts() {
 }
 bstat() { stat "$1" tunnel "$2"; }
 
-# xfer FROM TO PORT MB [TIMEOUT]: MB MiB of random data over TCP; true when
-# the receiver's sha256 matches.  Runs in the background if XFER_BG is set.
+# TCP transfers of MB MiB of random data, sha256-checked.  A guest has no
+# room for the data in its tmpfs, so the sender hashes the stream it sends
+# (through a fifo) and the receiver the stream it gets.
+# xfer_start FROM TO PORT MB: the receiver listens.  busybox nc ends the
+# connection when its stdin ends: give it one that stays open.
 xfer_start() {
-	local from=$1 to=$2 port=$3 mb=$4
-	# busybox nc ends the connection when its stdin ends: give it one that
-	# stays open until the data is in.
-	gx "$to" "rm -f /tmp/r.sha; (sleep 1000 | nc -l -p $port | sha256sum > /tmp/r.part; busybox mv /tmp/r.part /tmp/r.sha) < /dev/null > /dev/null 2>&1 &"
-	XFER_SENT=$(gx "$from" "dd if=/dev/urandom of=/tmp/f bs=1M count=$mb 2>/dev/null; sha256sum /tmp/f" | awk '{print $1}')
-	echo "    sending $mb MiB $from -> $to, sha256 ${XFER_SENT:-none}"
+	XFER=($1 $2 $3 $4)
+	gx "$2" "rm -f /tmp/r.sha; (sleep 1000 | nc -l -p $3 | sha256sum > /tmp/r.sha) < /dev/null > /dev/null 2>&1 &"
+	rm -f /tmp/xfer.sent
 }
-xfer_send() { gx "$1" "ls -l /tmp/f; timeout ${3:-300} nc $(guest_ip "$2") $4 < /tmp/f; echo nc exit \$?; rm -f /tmp/f" | sed 's/^/    /'; }
+# xfer_send [TIMEOUT]: the sender sends; its sha256 goes to /tmp/xfer.sent.
+xfer_send() {
+	local out
+	out=$(gx "${XFER[0]}" "rm -f /tmp/p /tmp/s.sha; busybox mkfifo /tmp/p; sha256sum < /tmp/p > /tmp/s.sha &
+		dd if=/dev/urandom bs=1M count=${XFER[3]} 2>/dev/null | busybox tee /tmp/p |
+		timeout ${1:-300} nc $(guest_ip "${XFER[1]}") ${XFER[2]}; echo nc exit \$?; wait; cat /tmp/s.sha")
+	echo "$out" | sed 's/^/    /'
+	echo "$out" | awk 'length($1) == 64 { print $1 }' > /tmp/xfer.sent
+}
+# xfer_check [SECONDS]: the receiver's sha256 equals the sender's.
 xfer_check() {
-	local to=$1 i got
-	for i in $(seq "${2:-60}"); do
-		got=$(gx "$to" "cat /tmp/r.sha 2>/dev/null" | awk '{print $1}')
+	local i got sent
+	for i in $(seq "${1:-60}"); do
+		got=$(gx "${XFER[1]}" "cat /tmp/r.sha 2>/dev/null" | awk 'length($1) == 64 { print $1 }')
 		[ -n "$got" ] && break
 		sleep 1
 	done
-	gx "$to" "busybox killall sleep 2>/dev/null"
-	echo "    received sha256 ${got:-none}"
-	[ -n "$XFER_SENT" ] && [ "$XFER_SENT" = "$got" ]
+	gx "${XFER[1]}" "busybox killall sleep 2>/dev/null"
+	sent=$(cat /tmp/xfer.sent 2>/dev/null)
+	echo "    sent sha256 ${sent:-none}, received ${got:-none}"
+	[ -n "$sent" ] && [ "$sent" = "$got" ]
 }
 
 for g in g1 g2; do expect_ok load-front-$g gx $g "insmod /lib/netsvc/netsvc_front.ko"; done
@@ -110,12 +120,12 @@ gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
 # 50 MB each way, sha256-checked, netback's counters still.
 base=$(vifpkts)
 xfer_start g1 g2 9001 "$MB"; t0=$(date +%s.%N)
-xfer_send g1 g2 300 9001
-if xfer_check g2; then pass tcp-g1-g2-sha; else fail tcp-g1-g2-sha "checksum mismatch or no data"; fi
+xfer_send
+if xfer_check; then pass tcp-g1-g2-sha; else fail tcp-g1-g2-sha "checksum mismatch or no data"; fi
 echo "    $MB MiB g1->g2 in $(echo "$(date +%s.%N) - $t0" | bc) s"
 xfer_start g2 g1 9002 "$MB"; t0=$(date +%s.%N)
-xfer_send g2 g1 300 9002
-if xfer_check g1; then pass tcp-g2-g1-sha; else fail tcp-g2-g1-sha "checksum mismatch or no data"; fi
+xfer_send
+if xfer_check; then pass tcp-g2-g1-sha; else fail tcp-g2-g1-sha "checksum mismatch or no data"; fi
 echo "    $MB MiB g2->g1 in $(echo "$(date +%s.%N) - $t0" | bc) s"
 d=$(($(vifpkts) - base))
 echo "    netback packets during the transfers: $d"
@@ -134,12 +144,12 @@ netsvcctl show "$v1"
 # Detach in the middle of a transfer: it completes through netfront.
 xfer_start g1 g2 9003 "$MB"
 base=$(vifpkts)
-xfer_send g1 g2 300 9003 & snd=$!
+xfer_send & snd=$!
 sleep 2
 fb0=$(fstat g1 fb_tx_frames)
 expect_ok detach-mid-transfer netsvcctl detach tunnel "$v2"
 wait $snd
-if xfer_check g2; then pass detach-transfer-sha; else fail detach-transfer-sha "checksum mismatch or no data"; fi
+if xfer_check; then pass detach-transfer-sha; else fail detach-transfer-sha "checksum mismatch or no data"; fi
 expect_ge detach-via-netback "$(($(vifpkts) - base))" 1000
 expect detach-channel-gone "$(peer_state g1)/$(peer_state g2)" none/none
 expect_ge detach-teardown "$(fstat g1 teardowns)" 1
@@ -180,7 +190,7 @@ expect guest-g2-dmesg "$(gx g2 dmesg | grep -E "$BAD")" ""
 
 # xl destroy of the receiver mid-transfer: the sender recovers.
 xfer_start g1 g2 9004 "$MB"
-xfer_send g1 g2 30 9004 & snd=$!
+xfer_send 30 & snd=$!
 sleep 2
 expect_ok destroy-g2 xl destroy g2
 wait $snd
