@@ -29,10 +29,10 @@ path() {	# path tunnel|netfront
 	if [ "$1" = tunnel ]; then
 		netsvcctl attach tunnel "$v2" > /dev/null && wait_state g1 up && wait_state g2 up
 	else
-		netsvcctl detach tunnel "$v2" > /dev/null; wait_state g1 none && wait_state g2 none
+		netsvcctl detach tunnel "$v2" > /dev/null 2>&1; wait_state g1 none && wait_state g2 none
 	fi
 }
-tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6'; }
+tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
 rtt() {	# busybox ping prints each reply's time=X ms
 	gx g1 "ping -c $COUNT -i 0.1 $ip2" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
