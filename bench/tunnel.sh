@@ -16,15 +16,6 @@ set -u
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} COUNT=${COUNT:-20}
 v1=$(guest_vif g1) v2=$(guest_vif g2) ip2=$(guest_ip g2)
 
-peer_state() {
-	local s; s=$(gx "$1" "cat /proc/netsvc_front" | awk '$1 == "peer" { print $8 }')
-	echo "${s:-none}"
-}
-wait_state() {
-	local i
-	for i in $(seq 60); do [ "$(peer_state "$1")" = "$2" ] && return 0; sleep 1; done
-	echo "bench: $1 not $2" >&2; return 1
-}
 path() {	# path tunnel|netfront
 	if [ "$1" = tunnel ]; then
 		netsvcctl attach tunnel "$v2" > /dev/null && wait_state g1 up && wait_state g2 up

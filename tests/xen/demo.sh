@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # make demo, on the emulated Xen host: runs in Dom0 after tests/xen/dom0.sh
 # has started the toolstack and two guests through the vif-netsvc hotplug
-# script (tests/xen/netsvc.conf: g1 gets acct, g2 gets police).
+# script (tests/xen/netsvc.conf: g1 gets acct, g2 gets police).  Then ack,
+# the tunnel, and xl destroy.
 set -u
 . "$TOP/tests/xen/lib.sh"
+. "$TOP/bench/lib.sh"
 results=()
 stage() { printf '\n=== [%s] %s\n' "$(cut -d' ' -f1 /proc/uptime)s" "$*"; }
 record() { results+=("$(printf '%-34s %-5s %s' "$1" "$2" "$3")"); [ "$2" = ok ] || bad=1; }
@@ -56,6 +58,29 @@ stage "guest to guest through Dom0's bridge"
 out=$(gx g2 "ping -c 3 -q $(guest_ip g1)" | tail -2); echo "$out"
 grep -q ' 0% packet loss' <<< "$out" && record "g2 -> g1 ping" ok "$(tail -1 <<< "$out")" ||
 	record "g2 -> g1 ping" FAIL "$out"
+
+stage "g1 -> g2 through a shared-memory tunnel instead of netfront/netback/bridge"
+# Dom0's broker (netsvc_tunnel) pairs the guests it is attached to; the
+# guests' netsvc_front sets up grant-shared rings and an event channel.
+ip2=$(guest_ip g2)
+for g in g1 g2; do d0 gx $g "insmod /lib/netsvc/netsvc_front.ko"; done
+gx g1 "ping -c 2 -q $ip2" > /dev/null
+mbps() { gx g1 "iperf3 -J -c $ip2 -t 5" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.0f\n", $1 }'; }
+before=$(mbps); echo "iperf3 g1 -> g2 through netback and the bridge: $before Mbit/s"
+d0 netsvcctl attach tunnel "$v1"
+d0 netsvcctl attach tunnel "$v2"
+if wait_state g1 up && wait_state g2 up; then
+	f0=$(fstat g1 tx_frames)
+	after=$(mbps); echo "iperf3 g1 -> g2 through the tunnel: $after Mbit/s"
+	d0 gx g1 "cat /proc/netsvc_front" | grep -v '^  ring'
+	d0 netsvcctl show "$v1" | sed -n '/tunnel (prio/,$p'
+	f1=$(fstat g1 tx_frames)
+	[ "$((f1 - f0))" -gt 1000 ] &&
+		record "g1 -> g2 tunnel" ok "iperf3 $before -> $after Mbit/s ($(ratio "$after" "$before")x), $((f1 - f0)) frames through it" ||
+		record "g1 -> g2 tunnel" FAIL "only $((f1 - f0)) frames through the tunnel"
+else
+	record "g1 -> g2 tunnel" FAIL "g1 $(peer_state g1), g2 $(peer_state g2)"
+fi
 
 stage "xl destroy g2: the kernel detaches its services"
 netsvcctl monitor > /tmp/events 2>&1 & mon=$!; sleep 0.5

@@ -65,3 +65,22 @@ gsend() {
 	GSEND_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
 	[ -n "$sent" ] && [ "$sent" = "$(awk '{print $1}' /tmp/recv.sha)" ]
 }
+
+# The guest end of the tunnel (netsvc_front, /proc/netsvc_front):
+# fstat GUEST KEY: one of its totals.
+fstat() { gx "$1" "cat /proc/netsvc_front" | awk -v k="$2" '$1 == k { print $2 }'; }
+# peer_state GUEST: "up", "wait", "dead" or "none" for its one peer.
+peer_state() {
+	local s; s=$(gx "$1" "cat /proc/netsvc_front" | awk '$1 == "peer" { print $8 }')
+	echo "${s:-none}"
+}
+# wait_state GUEST STATE [SECONDS]: until peer_state says STATE (default 60 s).
+wait_state() {
+	local i
+	for i in $(seq "${3:-60}"); do
+		[ "$(peer_state "$1")" = "$2" ] && return 0
+		sleep 1
+	done
+	echo "$1: tunnel not $2 after ${3:-60} s" >&2
+	return 1
+}

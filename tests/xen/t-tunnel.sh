@@ -20,21 +20,6 @@ ip1=$(guest_ip g1) ip2=$(guest_ip g2)
 pretty() { printf '[+] %s: %s\n' "$1" "${*:2}"; }
 x() { pretty "$1" "${*:2}"; gx "$@"; }
 
-# fstat GUEST KEY: a total from the guest end's /proc/netsvc_front.
-fstat() { gx "$1" "cat /proc/netsvc_front" | awk -v k="$2" '$1 == k { print $2 }'; }
-# peer_state GUEST: "up", "wait", "dead" or "none" for the one peer.
-peer_state() {
-	local s; s=$(gx "$1" "cat /proc/netsvc_front" | awk '$1 == "peer" { print $8 }')
-	echo "${s:-none}"
-}
-wait_state() {	# wait_state GUEST STATE [SECONDS]
-	local i
-	for i in $(seq "${3:-30}"); do
-		[ "$(peer_state "$1")" = "$2" ] && return 0
-		sleep 1
-	done
-	return 1
-}
 BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG'
 # Frames from one guest to the other through netback: a tc counter on each
 # vif's ingress for the other guest's MAC (the vifs' own counters also count
