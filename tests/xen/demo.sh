@@ -30,19 +30,21 @@ s1=$(netsvcctl -j show "$v1" | jq -r '[.[].service] | join(",")') s2=$(netsvcctl
 [ "$s1" = acct ] && [ "$s2" = police ] && record "hotplug attachments" ok "$v1: $s1; $v2: $s2" ||
 	record "hotplug attachments" FAIL "$v1: $s1; $v2: $s2"
 
-stage "ack: g1 (64 KiB send buffer) sends 10 MB to a remote host over 100 Mbit/s, 50 ms RTT"
+stage "ack: g1 (64 KiB send buffer) sends 5 MB to a remote host over 100 Mbit/s, 200 ms RTT"
 # The benchmark's scenario, short: a guest whose send buffer, not the link,
 # limits it once the round trip is long.  With ack, Dom0 acknowledges at
-# once and keeps the data until the remote has it.
+# once and keeps the data until the remote has it.  The round trip is
+# longer than the benchmark's 50 ms because in this emulator the guest's
+# own round trip to Dom0 through netfront/netback already takes 10-70 ms.
 gx g1 'echo "4096 16384 65536" > /proc/sys/net/ipv4/tcp_wmem'
-tc qdisc replace dev up0 root netem delay 25ms rate 100mbit limit 10000
-ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
+tc qdisc replace dev up0 root netem delay 100ms rate 100mbit limit 10000
+ip netns exec remote tc qdisc replace dev eth0 root netem delay 100ms limit 10000
 ok=1
-gsend g1 10 || ok=0; off=$GSEND_SECS
+gsend g1 5 || ok=0; off=$GSEND_SECS
 printf 'without ack: %.1f s\n' "$off"
 d0 netsvcctl show "$v1" | grep -E 'rx:|tx:|flow0'
 d0 netsvcctl attach ack "$v1"
-gsend g1 10 || ok=0; on=$GSEND_SECS
+gsend g1 5 || ok=0; on=$GSEND_SECS
 printf 'with ack:    %.1f s\n' "$on"
 d0 netsvcctl show "$v1" | grep -E 'ack|local_acks|kept_peak|rexmit|acks_consumed'
 acks=$(stat "$v1" ack local_acks)
@@ -51,8 +53,8 @@ gx g1 'echo "4096 16384 4194304" > /proc/sys/net/ipv4/tcp_wmem'
 uplink_netem "delay 0ms"
 summary_ack=$(printf '%.1f s -> %.1f s (%sx), sha256 equal, %s local ACKs' "$off" "$on" \
 	"$(echo "scale=1; $off / $on" | bc)" "$acks")
-[ $ok = 1 ] && [ "${acks:-0}" -gt 0 ] && record "ack: 10 MB without -> with" ok "$summary_ack" ||
-	record "ack: 10 MB without -> with" FAIL "sha256 differs or no local ACK ($summary_ack)"
+[ $ok = 1 ] && [ "${acks:-0}" -gt 0 ] && record "ack: 5 MB without -> with" ok "$summary_ack" ||
+	record "ack: 5 MB without -> with" FAIL "sha256 differs or no local ACK ($summary_ack)"
 
 stage "guest to guest through Dom0's bridge"
 out=$(gx g2 "ping -c 3 -q $(guest_ip g1)" | tail -2); echo "$out"
