@@ -50,8 +50,8 @@ gx() {
 }
 
 # gsend NAME MB [PORT]: guest NAME sends MB MiB of random data to the remote
-# host (10.9.0.2, behind Dom0's uplink).  GSEND_SECS: from the first byte
-# until the receiver has seen the FIN.  True when the receiver's sha256
+# host (10.9.0.2, behind Dom0's uplink).  GSEND_SECS: from starting the
+# guest's sender until the receiver has seen the FIN.  True when the receiver's sha256
 # equals the sender's.
 gsend() {
 	local n=$1 mb=$2 port=${3:-9000} sent rx t0

@@ -84,6 +84,15 @@ hp online
 expect xenstore-key "$(netsvcctl -j show "$v1" | jq -r '[.[].service] | sort | join(",")')" acct,police
 expect xenstore-key-params "$(stat "$v1" police rate)" 1000000
 xenstore-rm /local/domain/0/netsvc/g1
+# underlay route: vif-route's set-up (Dom0's address on the vif, a host
+# route to the guest, proxy ARP) instead of the bridge, same services
+hp offline
+{ echo "underlay route"; cat /etc/xen/netsvc.conf; } > /tmp/route.conf
+NETSVC_CONF=/tmp/route.conf netdev=up0 ip=$(guest_ip g1) hp online
+expect route-unbridged "$(readlink /sys/class/net/$v1/master || echo none)" none
+expect route-host-route "$(ip -o route show "$(guest_ip g1)" | awk '{print $3}')" "$v1"
+expect route-attached "$(netsvcctl -j show "$v1" | jq -r '[.[].service] | join(",")')" acct
+expect_ok route-guest-to-remote gx g1 "ping -c 2 -q 10.9.0.2"
 # xl network-detach: netback removes the vif, the kernel detaches the rest
 xl network-detach g1 0
 for i in $(seq 20); do [ -e /sys/class/net/$v1 ] || break; sleep 0.5; done
