@@ -23,7 +23,12 @@
 enum { T_RING, T_PIPE, T_UNIX, T_TCP, T_NR };
 static const char *tname[T_NR] = { "ring", "pipe", "unix", "tcp" };
 
-static unsigned int order = 6;		/* 256 KiB per direction */
+/*
+ * 1 MiB per direction: with 256 KiB (order 6) at most three 64 KiB frames
+ * are in flight and the ends take turns rather than overlap (6.9 GB/s there
+ * against 29.6 GB/s here, measured side by side).
+ */
+static unsigned int order = 8;
 static unsigned int rounds = 3;
 static unsigned int spin = 20000;	/* ring polls before sleeping */
 static uint8_t *src, *dst;
@@ -281,7 +286,7 @@ int main(int argc, char **argv)
 	static const uint32_t sizes[] = { 64, 1500, 9000, 65536 };
 	double gbps[4][T_NR + 1], fps[4][T_NR], lat[T_NR + 1];
 	double v[16], ratio_mc, ratio_tcp, ratio_lat, cold;
-	size_t cold_win = 256u << 20;
+	size_t cold_win = 256u << 20, win;
 	uint8_t *big;
 	const char *only = argc > 1 ? argv[1] : NULL;
 	unsigned int si, r;
@@ -293,10 +298,18 @@ int main(int argc, char **argv)
 		order = atoi(getenv("RING_ORDER"));
 	if (rounds < 1 || rounds > 16)
 		rounds = 3;
+	if (order > NTR_MAX_ORDER) {
+		fprintf(stderr, "bench_ring: RING_ORDER %u is above %u\n", order, NTR_MAX_ORDER);
+		return 2;
+	}
+	/* dst doubles as the memcpy window of the ring's size */
+	win = ntr_ring_bytes(order) > (1u << 20) ? ntr_ring_bytes(order) : 1u << 20;
 	src = aligned_alloc(4096, 1 << 20);
-	dst = aligned_alloc(4096, 1 << 20);
+	dst = aligned_alloc(4096, win);
+	if (!src || !dst)
+		return 1;
 	memset(src, 0x5a, 1 << 20);
-	memset(dst, 0, 1 << 20);
+	memset(dst, 0, win);
 	signal(SIGPIPE, SIG_IGN);
 	(void)only;
 
