@@ -93,6 +93,30 @@ expect route-unbridged "$(readlink /sys/class/net/$v1/master || echo none)" none
 expect route-host-route "$(ip -o route show "$(guest_ip g1)" | awk '{print $3}')" "$v1"
 expect route-attached "$(netsvcctl -j show "$v1" | jq -r '[.[].service] | join(",")')" acct
 expect_ok route-guest-to-remote gx g1 "ping -c 2 -q 10.9.0.2"
+NETSVC_CONF=/tmp/route.conf netdev=up0 ip=$(guest_ip g1) hp offline
+# underlay openvswitch: vif-openvswitch puts the vif on an OVS bridge (named
+# in the vif's backend "bridge" node), same services.  A throwaway OVS in /tmp.
+if command -v ovs-vswitchd > /dev/null && modprobe openvswitch; then
+	mkdir -p /tmp/ovs /var/run/openvswitch
+	ovsdb-tool create /tmp/ovs/conf.db /usr/share/openvswitch/vswitch.ovsschema
+	ovsdb-server /tmp/ovs/conf.db --remote=punix:/var/run/openvswitch/db.sock \
+		--pidfile --log-file=/tmp/ovs/db.log -vconsole:off --detach
+	ovs-vsctl --no-wait init
+	ovs-vswitchd --pidfile --log-file=/tmp/ovs/vswitchd.log -vconsole:off --detach
+	ovs-vsctl add-br ovsbr0
+	be=/local/domain/0/backend/vif/$(guest_domid g1)/0
+	xenstore-write $be/bridge ovsbr0
+	{ echo "underlay openvswitch"; cat /etc/xen/netsvc.conf; } > /tmp/ovs.conf
+	NETSVC_CONF=/tmp/ovs.conf hp online
+	expect ovs-port "$(ovs-vsctl port-to-br "$v1" 2>&1)" ovsbr0
+	expect ovs-attached "$(netsvcctl -j show "$v1" | jq -r '[.[].service] | join(",")')" acct
+	NETSVC_CONF=/tmp/ovs.conf hp offline
+	expect ovs-offline "$(ovs-vsctl list-ports ovsbr0 | tr '\n' ' ')/$(netsvcctl -j show "$v1" | jq length)" "/0"
+	xenstore-write $be/bridge xenbr0
+	ovs-appctl -t ovs-vswitchd exit; ovs-appctl -t ovsdb-server exit
+else
+	echo "SKIP ovs: no openvswitch-switch or no openvswitch module"
+fi
 # xl network-detach: netback removes the vif, the kernel detaches the rest
 xl network-detach g1 0
 for i in $(seq 20); do [ -e /sys/class/net/$v1 ] || break; sleep 0.5; done
