@@ -140,12 +140,7 @@ again:
 	err = xenbus_printf(xbt, dir, "mac", "%pM", peer->mac);
 	err = err ?: xenbus_write(xbt, dir, "role", grant ? "grant" : "map");
 	err = err ?: xenbus_printf(xbt, dir, "gen", "%u", gen);
-	if (err) {
-		xenbus_transaction_end(xbt, 1);
-		return err;
-	}
-	err = xenbus_transaction_end(xbt, 0);
-	if (err == -EAGAIN)
+	if (ntun_xs_retry(xbt, &err))
 		goto again;
 	return err;
 }
@@ -239,12 +234,7 @@ again:
 	}
 	err = xenbus_write(xbt, dir, "peer-refs", refs);
 	err = err ?: xenbus_printf(xbt, dir, "peer-evtchn", "%u", evtchn);
-	if (err) {
-		xenbus_transaction_end(xbt, 1);
-		goto out;
-	}
-	err = xenbus_transaction_end(xbt, 0);
-	if (err == -EAGAIN)
+	if (ntun_xs_retry(xbt, &err))
 		goto again;
 	if (!err)
 		p->relayed = true;

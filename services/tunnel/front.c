@@ -768,12 +768,7 @@ again:
 	}
 	err = err ?: xenbus_printf(xbt, t->xsdir, "reply-gen", "%u", t->gen);
 	err = err ?: xenbus_write(xbt, t->xsdir, "state", state);
-	if (err) {
-		xenbus_transaction_end(xbt, 1);
-		goto out;
-	}
-	err = xenbus_transaction_end(xbt, 0);
-	if (err == -EAGAIN)
+	if (ntun_xs_retry(xbt, &err))
 		goto again;
 out:
 	kfree(buf);

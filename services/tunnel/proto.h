@@ -32,6 +32,7 @@
 #define NETSVC_TUNNEL_PROTO_H
 
 #include <linux/types.h>
+#include <xen/xenbus.h>
 
 #define NTUN_XS_DIR		"data/netsvc-tunnel"
 
@@ -55,5 +56,20 @@ struct ntun_meta {
 	__le16 gso_size;
 	__u32 pad1;
 };
+
+/*
+ * End a XenStore transaction: abort it when *err is set, else commit it.
+ * True when the commit lost a race with another writer and the caller must
+ * redo the transaction; otherwise *err is the outcome.
+ */
+static inline bool ntun_xs_retry(struct xenbus_transaction xbt, int *err)
+{
+	if (*err) {
+		xenbus_transaction_end(xbt, 1);
+		return false;
+	}
+	*err = xenbus_transaction_end(xbt, 0);
+	return *err == -EAGAIN;
+}
 
 #endif
