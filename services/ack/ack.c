@@ -672,6 +672,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "rexmit_rto", s.rexmit_rto) ?:
 	       netsvc_stats_put(st, "acks_consumed", s.acks_consumed) ?:
 	       netsvc_stats_put(st, "acks_rewritten", s.acks_rewritten) ?:
+	       netsvc_stats_put(st, "reordered", s.reordered) ?:
 	       netsvc_stats_put(st, "fallbacks", s.fallbacks) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:
 	       netsvc_stats_put(st, "alloc_failures", s.alloc_failures) ?:

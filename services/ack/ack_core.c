@@ -15,6 +15,7 @@
 #define CHUNK_ALLOC	4096		/* the largest chunk: one page */
 #define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
 #define MAX_SACKED	8
+#define MAX_HELD	16		/* early guest segments held per flow */
 #define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */
 #define DEFAULT_MSS	536
 #define TS_OPT_LEN	12
@@ -51,6 +52,18 @@ struct chunk {
 
 #define CHUNK_HDR	((u32)sizeof(struct chunk))
 
+/*
+ * A guest segment that arrived before an earlier one: the path from the guest
+ * reordered them (a multi-queue or multi-CPU receive path does).  It is passed
+ * on at once; its copy waits here, not acknowledged, until the bytes below it
+ * arrive, and then joins the kept data and is acknowledged with them.
+ */
+struct held {
+	struct held *next;		/* sorted by seq, disjoint */
+	u32 seq, len;
+	struct chunk *data, *last;
+};
+
 struct ack_flow {
 	struct ack_flow *hnext;		/* hash chain */
 	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
@@ -81,7 +94,8 @@ struct ack_flow {
 	u32 dupacks, retries;
 	u32 rtt_seq;
 	u64 rtt_time;
-	u64 srtt, rttvar, rto, rto_at;
+	u64 srtt, rttvar, rto, rto_at;	/* rto: RFC 6298's, before backoff */
+	u32 backoff;			/* RTOs since the last new ACK */
 	u64 last_active;
 	struct ack_sack sacked[MAX_SACKED];	/* sorted, disjoint, in (una, nxt] */
 	u32 nsacked;
@@ -92,6 +106,8 @@ struct ack_flow {
 	/* kept bytes [una, nxt): head->data[head_off] is una */
 	struct chunk *head, *tail;
 	u32 head_off;
+	struct held *held;		/* early segments, above nxt */
+	u32 nheld;
 };
 
 struct ack_core {
@@ -269,6 +285,8 @@ static void release(struct ack_core *c, struct ack_flow *f, u32 n)
 	}
 }
 
+static void drop_held(struct ack_core *c, struct ack_flow *f);
+
 static void free_flow(struct ack_core *c, struct ack_flow *f)
 {
 	struct ack_flow **pp = &c->table[key_hash(c, &f->key) & c->mask];
@@ -283,6 +301,7 @@ static void free_flow(struct ack_core *c, struct ack_flow *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	release(c, f, f->nxt - f->una);
+	drop_held(c, f);
 	f->una = f->nxt;
 	f->flags |= F_FALLBACK;
 	account(c, f);
@@ -334,62 +353,82 @@ static void copy_in(struct ack_core *c, const struct ack_seg *s, u32 off,
 		c->env.copy_payload(c->env.ctx, s->payload_ctx, off, dst, n);
 }
 
-/* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
-static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
-		u32 off, u32 len)
+static void chain_free(struct ack_core *c, struct chunk *ch)
 {
-	u32 room = f->tail ? f->tail->cap - f->tail->len : 0;
-	struct chunk *first = NULL, **pp = &first, *last = NULL, *ch;
-	u32 need = len > room ? len - room : 0, n, size;
+	while (ch) {
+		struct chunk *next = ch->next;
 
-	while (need) {
+		core_free(c, ch);
+		ch = next;
+	}
+}
+
+/*
+ * Copy [off, off+len) of @s (len > 0) into a new chain of chunks; *last gets
+ * its last chunk.  NULL, with nothing allocated, when memory runs out.
+ */
+static struct chunk *chain_new(struct ack_core *c, const struct ack_seg *s,
+			       u32 off, u32 len, struct chunk **last)
+{
+	struct chunk *first = NULL, **pp = &first, *ch;
+	u32 size;
+
+	while (len) {
 		/*
 		 * Whole pages while there is much to keep; the last chunk only
 		 * as large as a power of two needs to be, so that a flow with a
 		 * few bytes kept does not hold a page (and slabs fit exactly).
 		 */
-		for (size = CHUNK_MIN; size < CHUNK_ALLOC && size - CHUNK_HDR < need; size <<= 1)
+		for (size = CHUNK_MIN; size < CHUNK_ALLOC && size - CHUNK_HDR < len; size <<= 1)
 			;
 		ch = core_alloc(c, size);
 		if (!ch) {
-			while (first) {
-				ch = first->next;
-				core_free(c, first);
-				first = ch;
-			}
-			return -1;
+			chain_free(c, first);
+			return NULL;
 		}
 		ch->next = NULL;
-		ch->len = 0;
 		ch->cap = size - CHUNK_HDR;
+		ch->len = umin(ch->cap, len);
+		copy_in(c, s, off, ch->data, ch->len);
+		off += ch->len;
+		len -= ch->len;
 		*pp = ch;
 		pp = &ch->next;
-		last = ch;
-		need -= umin(need, ch->cap);
+		*last = ch;
+	}
+	return first;
+}
+
+/* Append a chain to the kept bytes. */
+static void append(struct ack_flow *f, struct chunk *first, struct chunk *last)
+{
+	if (f->tail) {
+		f->tail->next = first;
+	} else {
+		f->head = first;
+		f->head_off = 0;
+	}
+	f->tail = last;
+}
+
+/* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
+static int keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+		u32 off, u32 len)
+{
+	u32 room = f->tail ? umin(f->tail->cap - f->tail->len, len) : 0;
+	struct chunk *first = NULL, *last = NULL;
+
+	if (len > room) {
+		first = chain_new(c, s, off + room, len - room, &last);
+		if (!first)
+			return -1;
 	}
 	if (room) {
-		n = umin(room, len);
-		copy_in(c, s, off, f->tail->data + f->tail->len, n);
-		f->tail->len += n;
-		off += n;
-		len -= n;
+		copy_in(c, s, off, f->tail->data + f->tail->len, room);
+		f->tail->len += room;
 	}
-	if (first) {
-		if (f->tail) {
-			f->tail->next = first;
-		} else {
-			f->head = first;
-			f->head_off = 0;
-		}
-		f->tail = last;
-	}
-	for (ch = first; ch; ch = ch->next) {
-		n = umin(ch->cap, len);
-		copy_in(c, s, off, ch->data, n);
-		ch->len = n;
-		off += n;
-		len -= n;
-	}
+	if (first)
+		append(f, first, last);
 	return 0;
 }
 
@@ -427,6 +466,73 @@ void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt)
 {
 	*una = f->una;
 	*nxt = f->nxt;
+}
+
+/* ---- segments that arrived early ---- */
+
+static void drop_held(struct ack_core *c, struct ack_flow *f)
+{
+	while (f->held) {
+		struct held *h = f->held;
+
+		f->held = h->next;
+		chain_free(c, h->data);
+		core_free(c, h);
+	}
+	f->nheld = 0;
+}
+
+/* Hold a copy of @s, which starts above nxt; -1 if it cannot be held. */
+static int hold(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s)
+{
+	struct held **pp = &f->held, *h;
+	u32 end = s->seq + s->len;
+
+	if (f->nheld >= MAX_HELD)
+		return -1;
+	for (; *pp && !seq_after((*pp)->seq, s->seq); pp = &(*pp)->next)
+		if (seq_after((*pp)->seq + (*pp)->len, s->seq))
+			return -1;	/* overlaps: a resegmented retransmission */
+	if (*pp && seq_after(end, (*pp)->seq))
+		return -1;
+	h = core_alloc(c, sizeof(*h));
+	if (!h)
+		return -1;
+	h->data = chain_new(c, s, 0, s->len, &h->last);
+	if (!h->data) {
+		core_free(c, h);
+		return -1;
+	}
+	h->seq = s->seq;
+	h->len = s->len;
+	h->next = *pp;
+	*pp = h;
+	f->nheld++;
+	return 0;
+}
+
+/*
+ * The bytes up to nxt are kept: the held segments that continue them join
+ * the kept data; those below nxt are dropped (the guest resent them).  One
+ * that overlaps nxt is dropped too: it is not acknowledged, so the guest
+ * sends it again.
+ */
+static void merge_held(struct ack_core *c, struct ack_flow *f)
+{
+	struct held *h;
+
+	while ((h = f->held) && !seq_after(h->seq, f->nxt)) {
+		f->held = h->next;
+		f->nheld--;
+		if (h->seq == f->nxt) {
+			append(f, h->data, h->last);
+			f->nxt += h->len;
+			f->g_hi = seq_max(f->g_hi, f->nxt);
+		} else {
+			chain_free(c, h->data);
+		}
+		core_free(c, h);
+	}
 }
 
 /* ---- SACK scoreboard ---- */
@@ -503,6 +609,25 @@ static void rtt_sample(struct ack_core *c, struct ack_flow *f, u64 r)
 	if (rto > c->cfg.rto_max_ns)
 		rto = c->cfg.rto_max_ns;
 	f->rto = rto;
+}
+
+/*
+ * The timer's value: rto doubled per RTO since the receiver last acknowledged
+ * new data.  RFC 6298 keeps a backed-off RTO until the next RTT sample, but
+ * Karn's rule allows none while retransmissions are outstanding, and under
+ * steady loss there is always one: the timer would creep up to rto_max and
+ * a transfer take minutes per lost retransmission.  A cumulative ACK for new
+ * data shows that the path delivers, so the backoff ends there (as in Linux,
+ * which gets an RTT sample from every such ACK through timestamps).
+ */
+static u64 rto_timeout(const struct ack_core *c, const struct ack_flow *f)
+{
+	u64 t = f->rto;
+	u32 i;
+
+	for (i = 0; i < f->backoff && t < c->cfg.rto_max_ns; i++)
+		t *= 2;
+	return t < c->cfg.rto_max_ns ? t : c->cfg.rto_max_ns;
 }
 
 /* ---- windows ---- */
@@ -702,6 +827,7 @@ static void fallback(struct ack_core *c, struct ack_flow *f, bool count)
 		return;
 	f->flags |= F_FALLBACK;
 	f->edge = f->nxt;
+	drop_held(c, f);	/* never acknowledged: the guest still has them */
 	account(c, f);
 	if (count)
 		c->st.fallbacks++;
@@ -797,8 +923,9 @@ static void rto_fire(struct ack_core *c, struct ack_flow *f, u64 now)
 	f->retx_hi = f->una;
 	f->dupacks = 0;
 	rexmit(c, f, 1, true, true);
-	f->rto = f->rto * 2 > c->cfg.rto_max_ns ? c->cfg.rto_max_ns : f->rto * 2;
-	f->rto_at = now + f->rto;
+	if (f->backoff < 64)
+		f->backoff++;
+	f->rto_at = now + rto_timeout(c, f);
 }
 
 /* Give a blocked guest more window once the limits allow a segment more. */
@@ -837,6 +964,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		release(c, f, acked);
 		f->una = top;
 		f->retries = 0;
+		f->backoff = 0;
 		f->dupacks = 0;
 		sack_prune(f);
 		/* no growth in fast recovery; slow start again after an RTO */
@@ -850,7 +978,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 			if (f->cwnd > (1u << 30))
 				f->cwnd = 1u << 30;
 		}
-		f->rto_at = f->una == f->nxt ? 0 : now + f->rto;
+		f->rto_at = f->una == f->nxt ? 0 : now + rto_timeout(c, f);
 		account(c, f);
 	} else if (ra == f->una && pure && f->una != f->nxt &&
 		   (s->window == f->r_win_raw || ((f->flags & F_SACK) && s->nsack))) {
@@ -894,7 +1022,7 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		f->recover = f->nxt;
 		f->retx_hi = f->una;
 		rexmit(c, f, burst(c, f), true, false);
-		f->rto_at = now + f->rto;
+		f->rto_at = now + rto_timeout(c, f);
 	}
 }
 
@@ -1033,9 +1161,13 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 	if (!(f->flags & F_EST))
 		return ACK_PASS;
 
+	/*
+	 * The FIN and whatever the guest sends with it or after nxt from then
+	 * on run end to end: not kept, not acknowledged locally.  Early
+	 * segments held so far are not needed any more.
+	 */
 	if (s->flags & ACK_TCP_FIN) {
-		if (seq_after(s->seq, f->nxt) && !(f->flags & F_GFIN))
-			fallback(c, f, true);
+		drop_held(c, f);
 		if (!(f->flags & F_GFIN)) {
 			f->fin_seq = end;
 			f->flags |= F_GFIN;
@@ -1046,7 +1178,8 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 	}
 
 	if (!s->len) {
-		if (seq_after(s->seq, f->g_hi)) {
+		/* (a pure ACK may overtake data sent before it, within the window) */
+		if (seq_after(s->seq, seq_max(f->g_hi, f->edge))) {
 			fallback(c, f, true);
 			maybe_finish(c, f);
 		} else if (seq_before(s->seq, f->nxt) && (f->flags & F_GIVEN) &&
@@ -1061,6 +1194,14 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 		/* Data we acknowledged already: our ACK was lost. */
 		if (f->flags & F_GIVEN)
 			send_local_ack(c, f);
+		return ACK_PASS;
+	}
+	if ((f->flags & F_GFIN) && !seq_after(end, f->fin_seq))
+		return ACK_PASS;	/* sent before the FIN: late, or resent */
+	if (seq_after(s->seq, f->nxt) && !(f->flags & (F_FALLBACK | F_GFIN)) &&
+	    fits(c, f, end) && !hold(c, f, s)) {
+		c->st.reordered++;
+		f->g_hi = seq_max(f->g_hi, end);
 		return ACK_PASS;
 	}
 	if (seq_after(s->seq, f->nxt) || (f->flags & (F_FALLBACK | F_GFIN)) ||
@@ -1079,15 +1220,16 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 	}
 	f->nxt = end;
 	f->g_hi = seq_max(f->g_hi, end);
+	merge_held(c, f);
 	if (s->has_ts)
 		f->g_ts_recent = s->tsval;
 	if (!(f->flags & F_RTT) && !(f->flags & F_RECOVERY)) {
-		f->rtt_seq = end;
+		f->rtt_seq = f->nxt;
 		f->rtt_time = now;
 		f->flags |= F_RTT;
 	}
 	if (!f->rto_at)
-		f->rto_at = now + f->rto;
+		f->rto_at = now + rto_timeout(c, f);
 	account(c, f);
 	send_local_ack(c, f);
 	return ACK_PASS;

@@ -220,6 +220,7 @@ struct ack_stats {
 	u64 rexmit_rto;		/* segments retransmitted on RTO */
 	u64 acks_consumed;	/* receiver ACKs dropped: guest had them */
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
+	u64 reordered;		/* guest segments held: an earlier one was late */
 	u64 fallbacks;		/* flows handed back to end-to-end */
 	u64 resets;		/* flows reset after retry_limit RTOs */
 	u64 alloc_failures;

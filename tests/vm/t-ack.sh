@@ -68,7 +68,8 @@ netsvcctl attach ack vif3.0
 BASE_MEM=$(stat vif3.0 ack mem_bytes)
 xfer xfer-smoke-5mb 5
 echo "5 MB in $XFER_SECS s"
-expect_ge ack-local-acks "$(stat vif3.0 ack local_acks)" 100
+# at least one local ACK per 128 KiB: the guest's GSO segments carry up to 64 KiB
+expect_ge ack-local-acks "$(stat vif3.0 ack local_acks)" 40
 expect_ge ack-consumed "$(stat vif3.0 ack acks_consumed)" 1
 
 # --- 50 MB under loss, reordering and duplication, both directions of the WAN
@@ -81,6 +82,10 @@ for net in "delay 5ms" "delay 5ms loss 1%" "delay 5ms loss 5%" \
 	echo "  $net: $XFER_SECS s, Dom0 retransmitted $((after - before)) segments"
 done
 expect_ge dom0-retransmitted "$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))" 1
+# The veth pair reorders the guest's segments now and then (the VM has two
+# CPUs): ack holds the early ones instead of giving the flow up.
+echo "  guest segments that arrived early: $(stat vif3.0 ack reordered)"
+expect no-fallback-under-loss "$(stat vif3.0 ack fallbacks)" 0
 if settled; then pass settled-after-loss; else fail settled-after-loss "state left"; fi
 netsvcctl show vif3.0 | sed -n '/flows /,$p'
 

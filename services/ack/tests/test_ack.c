@@ -369,6 +369,7 @@ static void t_rto_rtt_backoff(void)
 	CHECK(ack_core_next_deadline(C) == 140 * MS + CFG.idle_ns, "idle deadline");
 	NOW = 200 * MS;
 	gdata(S(1), MSS);
+	gdata(S(2), MSS);
 	CHECK(ack_core_next_deadline(C) == 258750000ull, "deadline %llu",
 	      (unsigned long long)ack_core_next_deadline(C));
 	tick(258749999ull);
@@ -382,8 +383,14 @@ static void t_rto_rtt_backoff(void)
 	CHECK(ack_core_next_deadline(C) == 376250000ull + 235000000ull, "backoff 2: %llu",
 	      (unsigned long long)ack_core_next_deadline(C));
 	CHECK(stats().rexmit_rto == 2, "rto count");
+	/* new data acknowledged: the path works, the backoff ends (no sample: Karn) */
 	NOW = 700 * MS;
 	rack(S(2), 65535, 0, NULL);
+	expect_xmit(0, S(2), MSS);
+	CHECK(ack_core_next_deadline(C) == 758750000ull, "after the new ACK: %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	NOW = 720 * MS;
+	rack(S(3), 65535, 0, NULL);
 	CHECK(stats().kept_bytes == 0 && H.nout == 0, "acked");
 }
 
@@ -414,19 +421,65 @@ static void t_retry_limit_reset(void)
 	CHECK(H.live == 2, "live %ld (core and table only)", H.live);
 }
 
-static void t_guest_reorder_fallback(void)
+/* The path from the guest swapped segments: the early ones wait, unacknowledged. */
+static void t_guest_reorder_held(void)
 {
+	long live;
+	int i;
+
 	setup();
 	handshake(&plain);
+	live = H.live;
 	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
 	gdata(S(2), MSS);
-	CHECK(V == ACK_PASS && H.nout == 0, "gap acked");
+	CHECK(V == ACK_PASS && H.nout == 0, "an early segment was acked");
+	gdata(S(3), 2 * MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "an early segment was acked");
+	CHECK(stats().reordered == 2 && stats().kept_bytes == MSS &&
+	      stats().fallbacks == 0, "held: reordered %llu kept %llu",
+	      (unsigned long long)stats().reordered,
+	      (unsigned long long)stats().kept_bytes);
+	/* the late one arrives: everything up to S(5) is kept and acknowledged */
+	gdata(S(1), MSS);
+	expect_ack(S(5), 65535 - 5 * MSS);
+	CHECK(stats().kept_bytes == 5 * MSS, "kept %llu",
+	      (unsigned long long)stats().kept_bytes);
+	/* and recovered from the copies that were held */
+	for (i = 0; i < 4; i++)
+		rack(S(2), 65535, 0, NULL);
+	expect_xmit(0, S(2), MSS);
+	rack(S(3), 65535, 0, NULL);
+	expect_xmit(0, S(3), MSS);
+	rack(S(5), 65535, 0, NULL);
+	CHECK(stats().kept_bytes == 0 && H.live == live, "live %ld, want %ld",
+	      H.live, live);
+}
+
+/* Reordering the core cannot explain: it falls back, the held copies go. */
+static void t_guest_reorder_fallback(void)
+{
+	struct ack_seg a;
+	long live;
+	int i;
+
+	setup();
+	handshake(&plain);
+	live = H.live;
+	gdata(S(0), MSS);
+	/* more early segments than are held */
+	for (i = 2; i < 2 + 16; i++)
+		gdata(S(i), MSS);
+	CHECK(stats().reordered == 16 && stats().fallbacks == 0, "reordered %llu",
+	      (unsigned long long)stats().reordered);
+	gdata(S(18), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked beyond the gap");
 	CHECK(stats().fallbacks == 1, "fallbacks %llu",
 	      (unsigned long long)stats().fallbacks);
 	gdata(S(1), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked after fallback");
-	CHECK(stats().kept_bytes == MSS, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().kept_bytes == MSS && H.live == live + 1, "kept %llu live +%ld",
+	      (unsigned long long)stats().kept_bytes, H.live - live);
 	/* what was acked locally is still recovered */
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
@@ -436,6 +489,26 @@ static void t_guest_reorder_fallback(void)
 	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "handed back");
 	rack(S(3), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "end to end");
+
+	/* an early segment overlapping a held one: resegmented, unexplained */
+	GPORT++;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(2), MSS);
+	gdata(S(2) + 100, MSS);
+	CHECK(stats().fallbacks == 2 && stats().reordered == 17,
+	      "overlap: fallbacks %llu", (unsigned long long)stats().fallbacks);
+
+	/* a pure ACK beyond anything seen but inside the window is no reason */
+	GPORT++;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(3), R + 1, 502, 0);
+	go(&a);
+	CHECK(stats().fallbacks == 2, "pure ACK overtaking data");
+	a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(0) + 65535 + 1, R + 1, 502, 0);
+	go(&a);
+	CHECK(stats().fallbacks == 3, "pure ACK beyond the window");
 }
 
 static void t_guest_retransmit_reack(void)
@@ -474,6 +547,26 @@ static void t_fin_end_to_end(void)
 	rack(S(1) + 101, 65535, 0, NULL);
 	CHECK(V == ACK_PASS && H.nout == 0, "ack of FIN: %d", V);
 	CHECK(stats().flows == 0, "flow not freed after FIN ack");
+
+	/* the FIN overtakes data; data resent before it stays end to end too */
+	GPORT++;
+	handshake(&plain);
+	gdata(S(0), MSS);
+	gdata(S(2), MSS);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_FIN | ACK_TCP_ACK, S(3), R + 1, 502, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && H.nout == 0, "FIN acked locally");
+	gdata(S(1), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "late data acked locally after the FIN");
+	gdata(S(1), 2 * MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "resent data acked locally after the FIN");
+	CHECK(stats().fallbacks == 0 && stats().kept_bytes == MSS, "fallbacks %llu kept %llu",
+	      (unsigned long long)stats().fallbacks,
+	      (unsigned long long)stats().kept_bytes);
+	gdata(S(3), MSS);
+	CHECK(stats().fallbacks == 1, "data beyond the FIN: no fallback");
+	rack(S(3) + 1, 65535, 0, NULL);
+	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "flow left after its FIN");
 }
 
 static void t_rst_frees(void)
@@ -957,7 +1050,8 @@ static void t_stats(void)
 		rack(S(2), 65535, 0, NULL);
 	GPORT = 40001;
 	handshake(&plain);
-	gdata(S(1), MSS);
+	gdata(S(1), MSS);	/* early: held */
+	gdata(S(0) + CFG.flow_budget, MSS);	/* beyond the budget: fall back, forget */
 	GPORT = 40002;
 	handshake(&plain);
 	gdata(S(0), MSS);
@@ -966,7 +1060,8 @@ static void t_stats(void)
 	CHECK(st.flows == 1 && st.flows_created == 3 && st.flows_untracked == 0 &&
 	      st.local_acks == 6 && st.kept_bytes == MSS && st.kept_peak == 5 * MSS &&
 	      st.rexmit_fast == 1 && st.rexmit_rto == 0 && st.acks_consumed == 4 &&
-	      st.fallbacks == 1 && st.resets == 1 && st.alloc_failures == 0,
+	      st.reordered == 1 && st.fallbacks == 1 && st.resets == 1 &&
+	      st.alloc_failures == 0,
 	      "flows %llu/%llu acks %llu kept %llu/%llu fast %llu consumed %llu fb %llu resets %llu",
 	      (unsigned long long)st.flows, (unsigned long long)st.flows_created,
 	      (unsigned long long)st.local_acks, (unsigned long long)st.kept_bytes,
@@ -1075,6 +1170,7 @@ int main(void)
 	run("ack_sack_holes", t_sack_holes);
 	run("ack_rto_rtt_backoff", t_rto_rtt_backoff);
 	run("ack_retry_limit_reset", t_retry_limit_reset);
+	run("ack_guest_reorder_held", t_guest_reorder_held);
 	run("ack_guest_reorder_fallback", t_guest_reorder_fallback);
 	run("ack_guest_retransmit_reack", t_guest_retransmit_reack);
 	run("ack_fin_end_to_end", t_fin_end_to_end);

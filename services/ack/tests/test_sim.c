@@ -28,6 +28,8 @@ struct pkt {
 struct link {
 	struct pkt q[MAXPKT];
 	int n;
+	u32 dropping;		/* packets of the current loss run still to drop */
+	u64 dropping_at;	/* ... sent at this instant */
 };
 
 static struct harness H;
@@ -35,6 +37,10 @@ static struct ack_core *C;
 static struct link to_rcv, to_guest;
 static u64 NOW, DELAY;
 static u32 LOSS;		/* per 1000 */
+static u32 BURST;		/* toward the receiver, losses come in runs */
+static u32 WS;			/* window scale both ends offer; 0: none */
+static u32 REORDER;		/* percent of guest segments that overtake the next */
+#define RWND		(WS ? 4u << 20 : 65535u)	/* the receiver's window */
 static u64 rng = 88172645463325252ull;
 
 /* the guest */
@@ -44,7 +50,7 @@ static bool g_fin_sent;
 
 /* the receiver */
 static u32 r_nxt;
-static struct ack_sack ooo[64];
+static struct ack_sack ooo[4096];
 static int nooo;
 static u64 delivered_bytes;
 
@@ -61,9 +67,25 @@ static bool lt(u32 a, u32 b)
 	return (int)(a - b) < 0;
 }
 
+/*
+ * With BURST > 1 the link toward the receiver loses runs of up to BURST
+ * packets sent back to back (about the same LOSS on average), as netem does
+ * with a whole 64 KiB GSO packet.
+ */
 static void link_send(struct link *l, const struct pkt *p)
 {
-	if (rnd() % 1000 < LOSS || l->n == MAXPKT)
+	u32 run = l == &to_rcv && BURST > 1 ? BURST : 1;
+
+	if (l->dropping && l->dropping_at == NOW) {
+		l->dropping--;
+		return;
+	}
+	if (rnd() % (1000 * run) < LOSS) {
+		l->dropping = run - 1;
+		l->dropping_at = NOW;
+		return;
+	}
+	if (l->n == MAXPKT)
 		return;
 	l->q[l->n] = *p;
 	l->q[l->n].at = NOW + DELAY;
@@ -111,7 +133,7 @@ static void guest_gets(u32 ack, u16 win)
 		g_una = ack;
 		g_progress = NOW;
 	}
-	g_edge = ack + win;
+	g_edge = ack + ((u32)win << WS);
 }
 
 /* Actions: local ACKs reach the guest at once, retransmissions the link. */
@@ -158,7 +180,7 @@ static void receiver(const struct pkt *p)
 		if (!lt(r_nxt, s)) {
 			delivered_bytes += e - r_nxt;
 			r_nxt = e;
-		} else if (nooo < 64) {
+		} else if (nooo < 4096) {
 			ooo[nooo].start = s;
 			ooo[nooo].end = e;
 			nooo++;
@@ -178,7 +200,7 @@ static void receiver(const struct pkt *p)
 	nooo = j;
 	a.seq = R + 1;
 	a.ack = r_nxt;
-	a.win = 65535;
+	a.win = RWND >> WS;
 	a.flags = ACK_TCP_ACK;
 	for (i = nooo - 1; i >= 0 && a.nsack < 3; i--)
 		a.sack[a.nsack++] = ooo[i];
@@ -202,7 +224,7 @@ static void from_receiver(const struct pkt *p)
 
 static void guest_send(void)
 {
-	struct pkt p = { 0 };
+	struct pkt p = { 0 }, late = { 0 };
 
 	/* a crude RTO of its own: go back to what is unacknowledged */
 	if (lt(g_una, g_nxt) && NOW - g_progress > 300 * MS) {
@@ -225,7 +247,19 @@ static void guest_send(void)
 		if (g_una == g_nxt)
 			g_progress = NOW;
 		g_nxt += len;
+		if (REORDER && !late.len && rnd() % 100 < REORDER) {
+			late = p;	/* arrives after the next one */
+			continue;
+		}
 		from_guest(&p);
+		if (late.len) {
+			from_guest(&late);
+			late.len = 0;
+		}
+	}
+	if (late.len) {
+		from_guest(&late);
+		late.len = 0;
 	}
 	if (g_nxt == G + 1 + g_total && g_una == g_nxt && !g_fin_sent) {
 		p.seq = g_nxt;
@@ -240,8 +274,23 @@ static void guest_send(void)
 	}
 }
 
-static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
+struct scenario {
+	const char *name;
+	int cc;			/* enum ack_cc */
+	u32 loss, burst;	/* see LOSS, BURST */
+	/* > 0: both ends scale their windows by it, the receiver offers 4 MiB
+	 * and the core runs with its default budgets */
+	u32 ws;
+	u32 reorder;		/* see REORDER */
+	u64 delay;
+	u32 total;		/* bytes */
+};
+
+/* One transfer; true if everything arrived and the core forgot the flow. */
+static bool sim(const struct scenario *t)
 {
+	const char *name = t->name;
+	u32 total = t->total;
 	struct ack_env env = harness_env(&H);
 	struct ack_config cfg;
 	struct ack_stats st;
@@ -250,13 +299,19 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 
 	memset(&H, 0, sizeof(H));
 	to_rcv.n = to_guest.n = 0;
+	to_rcv.dropping = to_guest.dropping = 0;
+	BURST = t->burst;
+	WS = t->ws;
+	REORDER = t->reorder;
 	NOW = 0;
-	DELAY = delay;
+	DELAY = t->delay;
 	LOSS = 0;
 	ack_core_config_default(&cfg);
-	cfg.cc = cc;
-	cfg.flow_budget = 256 << 10;
-	cfg.vif_budget = 1 << 20;
+	cfg.cc = t->cc;
+	if (!WS) {
+		cfg.flow_budget = 256 << 10;
+		cfg.vif_budget = 1 << 20;
+	}
 	cfg.retry_limit = 15;
 	C = ack_core_create(&env, &cfg);
 
@@ -269,8 +324,10 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 
 		s.has_mss = 1;
 		s.mss = MSS;
+		s.has_wscale = WS > 0;
+		s.wscale = WS;
 		ack_core_segment(C, &s, NOW, &rw);
-		NOW += 2 * delay;
+		NOW += 2 * DELAY;
 		p.seq = R;
 		p.ack = G + 1;
 		p.win = 65535;
@@ -278,6 +335,8 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 		s = mkseg(ACK_TO_GUEST, &p);
 		s.has_mss = 1;
 		s.mss = MSS;
+		s.has_wscale = WS > 0;
+		s.wscale = WS;
 		ack_core_segment(C, &s, NOW, &rw);
 	}
 	g_una = g_nxt = G + 1;
@@ -288,7 +347,7 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 	r_nxt = G + 1;
 	nooo = 0;
 	delivered_bytes = 0;
-	LOSS = loss;
+	LOSS = t->loss;
 
 	while (g_una != G + 2 + total && NOW < 600000 * MS) {
 		guest_send();
@@ -310,6 +369,8 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 		why = "the receiver is missing data";
 	else if (st.resets || st.fallbacks)
 		why = "reset or fallback";
+	else if (REORDER && !st.reordered)
+		why = "no segment was held";
 	else if (st.flows || st.kept_bytes)
 		why = "the flow outlived the connection";
 	ack_core_destroy(C);
@@ -320,34 +381,30 @@ static bool sim(const char *name, int cc, u32 loss, u64 delay, u32 total)
 		       g_una - G, r_nxt - G, (unsigned long long)(NOW / MS));
 		return false;
 	}
-		printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
-		       "rexmits, peak kept %llu)\n", name, total,
-		       (unsigned long long)(NOW / MS), (unsigned long long)st.local_acks,
-		       (unsigned long long)st.rexmit_fast, (unsigned long long)st.rexmit_rto,
-		       (unsigned long long)st.kept_peak);
+	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
+	       "rexmits, %llu reordered, peak kept %llu)\n", name, total,
+	       (unsigned long long)(NOW / MS), (unsigned long long)st.local_acks,
+	       (unsigned long long)st.rexmit_fast, (unsigned long long)st.rexmit_rto,
+	       (unsigned long long)st.reordered, (unsigned long long)st.kept_peak);
 	return true;
 }
 
 int main(void)
 {
 	int failed = 0, passed = 0;
-	struct {
-		const char *name;
-		int cc;
-		u32 loss;
-		u64 delay;
-		u32 total;
-	} t[] = {
-		{ "ack_sim_clean", ACK_CC_NONE, 0, 10 * MS, 4 << 20 },
-		{ "ack_sim_loss_1pct", ACK_CC_NONE, 10, 10 * MS, 4 << 20 },
-		{ "ack_sim_loss_5pct", ACK_CC_NONE, 50, 20 * MS, 2 << 20 },
-		{ "ack_sim_reno_loss_2pct", ACK_CC_RENO, 20, 20 * MS, 2 << 20 },
-		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 5 * MS, 256 << 10 },
+	static const struct scenario t[] = {
+		{ "ack_sim_clean", ACK_CC_NONE, 0, 1, 0, 0, 10 * MS, 4 << 20 },
+		{ "ack_sim_loss_1pct", ACK_CC_NONE, 10, 1, 0, 0, 10 * MS, 4 << 20 },
+		{ "ack_sim_loss_5pct", ACK_CC_NONE, 50, 1, 0, 0, 20 * MS, 2 << 20 },
+		{ "ack_sim_loss_5pct_runs", ACK_CC_NONE, 50, 32, 7, 0, 5 * MS, 16 << 20 },
+		{ "ack_sim_reordered_loss_5pct", ACK_CC_NONE, 50, 32, 7, 5, 5 * MS, 16 << 20 },
+		{ "ack_sim_reno_loss_2pct", ACK_CC_RENO, 20, 1, 0, 0, 20 * MS, 2 << 20 },
+		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 1, 0, 0, 5 * MS, 256 << 10 },
 	};
 	unsigned int i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (sim(t[i].name, t[i].cc, t[i].loss, t[i].delay, t[i].total))
+		if (sim(&t[i]))
 			passed++;
 		else
 			failed++;
