@@ -10,6 +10,8 @@
 #     64 back, close.
 # The two paths alternate within each round (the channel is revoked with
 # detach and offered again with attach); medians of ROUNDS rounds.
+# For context, ping g1 -> Dom0 over netfront: like the tunnel, two
+# cross-domain wake-ups per round trip (netfront g1 -> g2 takes four).
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
@@ -24,8 +26,8 @@ path() {	# path tunnel|netfront
 	fi
 }
 tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
-rtt() {	# busybox ping prints each reply's time=X ms
-	gx g1 "ping -c $COUNT -i 0.1 $ip2" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
+rtt() {	# rtt [IP]: busybox ping prints each reply's time=X ms
+	gx g1 "ping -c $COUNT -i 0.1 ${1:-$ip2}" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
 rr() {	# milliseconds per connect+request+response+close
 	local t0 t1
@@ -51,7 +53,9 @@ for r in $(seq "$ROUNDS"); do
 		rr >> $out/rr.$p
 		echo "round $r $p: $(tail -n1 $out/tput.$p) Mbit/s, ping $(tail -n1 $out/rtt.$p) ms, rr $(tail -n1 $out/rr.$p) ms"
 	done
+	rtt 10.99.0.1 >> $out/rtt.dom0
 done
+rtt_dom0=$(median < $out/rtt.dom0)
 gx g1 cat /proc/netsvc_front | head -16
 
 for m in tput rtt rr; do
@@ -61,6 +65,7 @@ printf '%-34s %12s %12s %8s\n' "" netfront tunnel ratio
 printf '%-34s %12s %12s %8s\n' "TCP g1->g2 (Mbit/s)" "$tput_netfront" "$tput_tunnel" "$(ratio "$tput_tunnel" "$tput_netfront")"
 printf '%-34s %12s %12s %8s\n' "ping RTT (ms)" "$rtt_netfront" "$rtt_tunnel" "$(ratio "$rtt_netfront" "$rtt_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$rr_netfront" "$rr_tunnel" "$(ratio "$rr_netfront" "$rr_tunnel")"
+echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
 echo "BENCH tunnel_tput_mbps $tput_tunnel"
 echo "BENCH netfront_tput_mbps $tput_netfront"
 echo "BENCH tunnel_tput_ratio $(ratio "$tput_tunnel" "$tput_netfront")"
@@ -68,3 +73,5 @@ echo "BENCH tunnel_rtt_ms $rtt_tunnel"
 echo "BENCH netfront_rtt_ms $rtt_netfront"
 echo "BENCH tunnel_rtt_ratio $(ratio "$rtt_netfront" "$rtt_tunnel")"
 echo "BENCH tunnel_rr_ratio $(ratio "$rr_netfront" "$rr_tunnel")"
+echo "BENCH dom0_rtt_ms $rtt_dom0"
+echo "BENCH netfront_rtt_vs_dom0 $(ratio "$rtt_netfront" "$rtt_dom0")"

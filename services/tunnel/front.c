@@ -136,6 +136,7 @@ struct ntun_gref {
 	struct page *page;
 };
 
+/* The interface (changed under rtnl and ntun_mutex; NULL while it is gone). */
 static struct net_device *ntun_dev;
 static unsigned int ntun_saved_gso;
 static struct net_device ntun_napi_dev;
@@ -968,7 +969,7 @@ static void ntun_reconcile(struct work_struct *w)
 	u16 peer;
 
 	mutex_lock(&ntun_mutex);
-	if (ntun_stopping)
+	if (ntun_stopping || !ntun_dev)
 		goto out;
 	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
 		if (READ_ONCE(t->state) != T_DEAD && ntun_offer_is(NTUN_XS_DIR, t->peer, t->gen))
@@ -1055,48 +1056,99 @@ static struct nf_hook_ops ntun_hooks[] = {
 	},
 };
 
+/*
+ * Follow the interface: hooks on it while it exists.  When it goes away
+ * (xl network-detach, netfront's backend gone) every tunnel is torn down and
+ * the reference dropped, so that its unregistration completes; an interface
+ * of the same name that appears later is taken up again.  rtnl held.
+ */
+static int ntun_attach_dev(struct net_device *dev)
+{
+	int err;
+
+	ntun_hooks[0].dev = dev;
+	ntun_hooks[1].dev = dev;
+	err = nf_register_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
+	if (err) {
+		pr_err("cannot hook %s: %d\n", dev->name, err);
+		return err;
+	}
+	ntun_saved_gso = READ_ONCE(dev->gso_max_size);
+	if (ntun_saved_gso > NTUN_GSO_MAX)
+		WRITE_ONCE(dev->gso_max_size, NTUN_GSO_MAX);
+	dev_hold(dev);
+	mutex_lock(&ntun_mutex);
+	ntun_dev = dev;
+	mutex_unlock(&ntun_mutex);
+	schedule_work(&ntun_work);
+	pr_info("steering frames of %s to tunnel peers\n", dev->name);
+	return 0;
+}
+
+static void ntun_detach_dev(const char *why)
+{
+	struct net_device *dev = ntun_dev;
+	struct ntun *t, *tmp;
+
+	mutex_lock(&ntun_mutex);
+	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
+		t->why = why;
+		ntun_teardown(t);
+	}
+	ntun_dev = NULL;
+	mutex_unlock(&ntun_mutex);
+	WRITE_ONCE(dev->gso_max_size, ntun_saved_gso);
+	nf_unregister_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
+	dev_put(dev);
+}
+
+static int ntun_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (!net_eq(dev_net(dev), &init_net))
+		return NOTIFY_DONE;
+	if (event == NETDEV_REGISTER && !ntun_dev && !strcmp(dev->name, ifname))
+		ntun_attach_dev(dev);
+	else if (event == NETDEV_UNREGISTER && dev == ntun_dev)
+		ntun_detach_dev("the interface went away");
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block ntun_netdev_nb = {
+	.notifier_call = ntun_netdev_event,
+};
+
 static int __init ntun_init(void)
 {
 	int err;
 
 	if (!xen_domain() || xen_initial_domain())
 		return -ENODEV;
-	ntun_dev = dev_get_by_name(&init_net, ifname);
-	if (!ntun_dev) {
-		pr_err("no interface %s\n", ifname);
-		return -ENODEV;
-	}
 	init_dummy_netdev(&ntun_napi_dev);
-	if (!proc_create_single(KBUILD_MODNAME, 0444, NULL, ntun_show)) {
-		err = -ENOMEM;
-		goto err_proc;
-	}
-	ntun_hooks[0].dev = ntun_dev;
-	ntun_hooks[1].dev = ntun_dev;
-	err = nf_register_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
-	if (err)
-		goto err_hooks;
-	rtnl_lock();
-	ntun_saved_gso = READ_ONCE(ntun_dev->gso_max_size);
-	if (ntun_saved_gso > NTUN_GSO_MAX)
-		WRITE_ONCE(ntun_dev->gso_max_size, NTUN_GSO_MAX);
-	rtnl_unlock();
+	if (!proc_create_single(KBUILD_MODNAME, 0444, NULL, ntun_show))
+		return -ENOMEM;
 	err = register_xenbus_watch(&ntun_watch);
 	if (err)
 		goto err_watch;
-	schedule_work(&ntun_work);
-	pr_info("steering frames of %s to tunnel peers\n", ifname);
+	/* Replays NETDEV_REGISTER for the interfaces there already are. */
+	err = register_netdevice_notifier(&ntun_netdev_nb);
+	if (err)
+		goto err_notifier;
+	if (!ntun_dev) {
+		pr_err("no interface %s\n", ifname);
+		err = -ENODEV;
+		goto err_nodev;
+	}
 	return 0;
 
+err_nodev:
+	unregister_netdevice_notifier(&ntun_netdev_nb);
+err_notifier:
+	unregister_xenbus_watch(&ntun_watch);
+	cancel_work_sync(&ntun_work);
 err_watch:
-	rtnl_lock();
-	WRITE_ONCE(ntun_dev->gso_max_size, ntun_saved_gso);
-	rtnl_unlock();
-	nf_unregister_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
-err_hooks:
 	remove_proc_entry(KBUILD_MODNAME, NULL);
-err_proc:
-	dev_put(ntun_dev);
 	return err;
 }
 
@@ -1114,12 +1166,9 @@ static void __exit ntun_exit(void)
 	}
 	mutex_unlock(&ntun_mutex);
 	cancel_work_sync(&ntun_work);
-	rtnl_lock();
-	WRITE_ONCE(ntun_dev->gso_max_size, ntun_saved_gso);
-	rtnl_unlock();
-	nf_unregister_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
+	/* Replays NETDEV_UNREGISTER: the hooks go, the reference is dropped. */
+	unregister_netdevice_notifier(&ntun_netdev_nb);
 	remove_proc_entry(KBUILD_MODNAME, NULL);
-	dev_put(ntun_dev);
 	cancel_delayed_work_sync(&ntun_gref_work);
 	/* Pages a peer still maps: the kernel's deferral takes them over. */
 	list_for_each_entry_safe(g, gtmp, &ntun_grefs, node) {

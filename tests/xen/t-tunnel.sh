@@ -155,6 +155,28 @@ expect_ok policy-allow netsvcctl set tunnel "$v1" "peers=$d2"
 if wait_state g1 up 60 && wait_state g2 up 10; then pass policy-allowed
 else fail policy-allowed "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
 
+# g2's interface is hot-unplugged: g2's module lets go of it (or netfront's
+# removal would wait forever for the reference), the channel goes, and the
+# interface plugged back in is taken up again.  g2's network is gone
+# meanwhile: a watcher in g2 configures the new eth0.
+gx g2 "(while ip link show eth0; do sleep 0.2; done; while ! ip link show eth0; do sleep 0.2; done
+	ip addr add $ip2/24 dev eth0; ip link set eth0 up; ip route add default via 10.99.0.1) \
+	> /dev/null 2>&1 < /dev/null &"
+expect_ok unplug-detach timeout 120 xl network-detach g2 0
+if wait_state g1 none 30; then pass unplug-channel-gone; else fail unplug-channel-gone "g1 $(peer_state g1)"; fi
+expect_ok unplug-attach timeout 120 xl network-attach g2 bridge=xenbr0 mac=00:16:3e:00:00:02 script=vif-netsvc
+v2=$(ls /sys/class/net | grep "^vif$d2\." | head -n1)
+echo "    g2's new vif: $v2"
+for i in $(seq 30); do gx g2 true 2> /dev/null && break; sleep 2; done
+expect_ok unplug-reattach-tunnel netsvcctl attach tunnel "$v2"
+if wait_state g1 up 60 && wait_state g2 up 10; then pass unplug-channel-back
+else fail unplug-channel-back "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+t0=$(fstat g2 rx_frames)
+expect_ok unplug-ping x g1 "ping -c 3 -i 0.2 $ip2"
+expect_ge unplug-ping-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 3
+gx g2 dmesg | grep -E "netsvc_front|unregister_netdevice" | tail -5
+expect unplug-g2-dmesg "$(gx g2 dmesg | grep -E "$BAD|waiting for eth0")" ""
+
 # A corrupting peer: g2 publishes nonsense; g1 drops the channel, counts it.
 for mode in 1 2; do
 	pe0=$(fstat g1 peer_errors) be0=$(bstat "$v1" peer_errors)
