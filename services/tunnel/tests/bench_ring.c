@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -281,11 +282,69 @@ static double memcpy_gbps(uint32_t size, uint8_t *to, size_t win)
 	return n * (double)size / (now() - t0) / 1e9;
 }
 
+/*
+ * The cross-core limit of what the ring does: the same two copies (sender's
+ * buffer -> shared memory on CPU 0, shared memory -> receiver's buffer on
+ * CPU 1) through slots of a shared area the size of the ring, each with a
+ * full/empty flag on its own cache line, both ends polling.  No headers, no
+ * index checks, no notifications: no transport between two processes can copy
+ * faster.  Returns GB/s, or a negative value on failure.
+ */
+static double handoff_gbps(uint32_t size)
+{
+	uint32_t stride = (size + 63) & ~63u, nslot = ntr_ring_bytes(order) / stride;
+	uint64_t n = frames_for(T_RING, size), i;
+	size_t len = (size_t)nslot * (stride + 64);
+	uint8_t *area = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint32_t *flag;
+	int status;
+	double t0, t1;
+	pid_t pid;
+
+	if (area == MAP_FAILED || !nslot)
+		return -1;
+	flag = (uint32_t *)(area + (size_t)nslot * stride);	/* flag[16 * slot] */
+	memset(area, 0, len);
+	pid = fork();
+	if (pid == 0) {
+		pin(1);
+		for (i = 0; i < n; i++) {
+			uint32_t k = i % nslot;
+
+			while (!__atomic_load_n(&flag[16 * k], __ATOMIC_ACQUIRE))
+				;
+			memcpy(dst, area + (size_t)k * stride, size);
+			__atomic_store_n(&flag[16 * k], 0, __ATOMIC_RELEASE);
+		}
+		_exit(0);
+	}
+	pin(0);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		uint32_t k = i % nslot;
+
+		while (__atomic_load_n(&flag[16 * k], __ATOMIC_ACQUIRE))
+			;
+		memcpy(area + (size_t)k * stride, src, size);
+		__atomic_store_n(&flag[16 * k], 1, __ATOMIC_RELEASE);
+	}
+	/* the last frame is received when its slot is empty again */
+	while (__atomic_load_n(&flag[16 * ((n - 1) % nslot)], __ATOMIC_ACQUIRE))
+		;
+	t1 = now();
+	waitpid(pid, &status, 0);
+	munmap(area, len);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return n * (double)size / (t1 - t0) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 1500, 9000, 65536 };
 	double gbps[4][T_NR + 1], fps[4][T_NR], lat[T_NR + 1];
-	double v[16], ratio_mc, ratio_tcp, ratio_lat, cold;
+	double v[16], ratio_mc, ratio_tcp, ratio_lat, cold, handoff;
 	size_t cold_win = 256u << 20, win;
 	uint8_t *big;
 	const char *only = argc > 1 ? argv[1] : NULL;
@@ -322,6 +381,14 @@ int main(int argc, char **argv)
 		v[r] = memcpy_gbps(65536, big, cold_win);
 	cold = median(v, rounds);
 	free(big);
+	for (r = 0; r < rounds; r++) {
+		v[r] = handoff_gbps(65536);
+		if (v[r] <= 0) {
+			fprintf(stderr, "bench_ring: the handoff baseline failed\n");
+			return 1;
+		}
+	}
+	handoff = median(v, rounds);
 	for (si = 0; si < 4; si++) {
 		pin(0);
 		for (r = 0; r < rounds; r++)
@@ -379,6 +446,8 @@ int main(int argc, char **argv)
 	ratio_lat = lat[T_UNIX] / lat[T_RING];
 	printf("\nfor context: memcpy of 64 KiB blocks through a %zu MiB window (memory-bound): %.2f GB/s, "
 	       "ring/that %.2f\n", cold_win >> 20, cold, gbps[3][T_RING] / cold);
+	printf("the same two copies between the two CPUs with nothing else (slots and flags): "
+	       "%.2f GB/s, ring/that %.2f\n", handoff, gbps[3][T_RING] / handoff);
 	printf("\n64 KiB: ring/memcpy %.2f (target >= 0.70), ring/tcp %.1f (target >= 5); "
 	       "ping-pong unix/ring %.1f (target > 1)\n", ratio_mc, ratio_tcp, ratio_lat);
 	for (si = 0; si < 4; si++) {
@@ -390,6 +459,9 @@ int main(int argc, char **argv)
 		printf("BENCH tcp_%s_gbps %.3f\n", nm[si], gbps[si][T_TCP]);
 	}
 	printf("BENCH memcpy_64k_cold_gbps %.3f\n", cold);
+	printf("BENCH handoff_64k_gbps %.3f\n", handoff);
+	printf("BENCH ring_64k_handoff_ratio %.3f\n", gbps[3][T_RING] / handoff);
+	printf("BENCH handoff_64k_memcpy_ratio %.3f\n", handoff / gbps[3][T_NR]);
 	printf("BENCH ring_pingpong_us %.3f\n", lat[T_RING]);
 	printf("BENCH ring_pingpong_nopoll_us %.3f\n", lat[T_NR]);
 	printf("BENCH unix_pingpong_us %.3f\n", lat[T_UNIX]);

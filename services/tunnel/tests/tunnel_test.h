@@ -160,21 +160,23 @@ static inline int ep_reserve(struct ep *e, uint32_t len, void **p)
 }
 
 /*
- * Batching by bytes as well as by frames: publish once a quarter of the ring
- * is waiting, so that with big frames the other end never idles while a
- * "batch" that fills the ring is still private.
+ * Batching by bytes as well as by frames: publish once 16 KiB (at most a
+ * quarter of the ring) is waiting, so that with big frames the other end
+ * never idles while a "batch" is still private: one index store per 16 KiB
+ * costs nothing, and the two ends overlap frame by frame.
  */
+#define EP_BATCH_BYTES(size)	((size) / 4 < 16384 ? (size) / 4 : 16384)
 static inline void ep_commit(struct ep *e, uint32_t len)
 {
 	ntr_commit(&e->tx, len);
-	if (e->tx.head - e->tx.published >= e->tx.size / 4)
+	if (e->tx.head - e->tx.published >= EP_BATCH_BYTES(e->tx.size))
 		ep_push(e);
 }
 
 static inline void ep_release(struct ep *e)
 {
 	ntr_release(&e->rx);
-	if (e->rx.head - e->rx.published >= e->rx.size / 4)
+	if (e->rx.head - e->rx.published >= EP_BATCH_BYTES(e->rx.size))
 		ep_pull(e);
 }
 
