@@ -148,10 +148,21 @@ expect_ge detach-teardown "$(fstat g1 teardowns)" 1
 gx g1 cat /proc/netsvc_front
 expect_ok ping-after-detach x g1 "ping -c 2 -i 0.2 $ip2"
 
-# Attached again: a new channel.
+# Attached again in the middle of a transfer that began through netfront:
+# the established connection moves into the new channel and completes.
+xfer_start g1 g2 9005 "$MB"
+t0=$(date +%s)
+xfer_send & snd=$!
+sleep 2
+rx0=$(fstat g2 rx_frames)
 expect_ok reattach netsvcctl attach tunnel "$v2"
 if wait_state g1 up 60 && wait_state g2 up 10; then pass reattach-up
 else fail reattach-up "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+echo "    channel up $(( $(date +%s) - t0 )) s into the transfer"
+wait $snd
+echo "    transfer done after $(( $(date +%s) - t0 )) s"
+if xfer_check; then pass reattach-transfer-sha; else fail reattach-transfer-sha "checksum mismatch or no data"; fi
+expect_ge reattach-transfer-via-tunnel "$(($(fstat g2 rx_frames) - rx0))" 1000
 expect_ok ping-reattached x g1 "ping -c 2 -i 0.2 $ip2"
 
 # peers= policy revokes and grants back.
