@@ -525,9 +525,8 @@ static void merge_held(struct ack_core *c, struct ack_flow *f)
 		f->held = h->next;
 		f->nheld--;
 		if (h->seq == f->nxt) {
-			append(f, h->data, h->last);
+			append(f, h->data, h->last);	/* (g_hi covers it already) */
 			f->nxt += h->len;
-			f->g_hi = seq_max(f->g_hi, f->nxt);
 		} else {
 			chain_free(c, h->data);
 		}
@@ -1133,6 +1132,7 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 				   const struct ack_seg *s, u64 now)
 {
 	u32 end = s->seq + s->len, off;
+	bool early;
 
 	get_ip(&f->g_ip, s);
 	if (s->flags & ACK_TCP_ACK) {
@@ -1198,17 +1198,17 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 	}
 	if ((f->flags & F_GFIN) && !seq_after(end, f->fin_seq))
 		return ACK_PASS;	/* sent before the FIN: late, or resent */
-	if (seq_after(s->seq, f->nxt) && !(f->flags & (F_FALLBACK | F_GFIN)) &&
-	    fits(c, f, end) && !hold(c, f, s)) {
-		c->st.reordered++;
-		f->g_hi = seq_max(f->g_hi, end);
-		return ACK_PASS;
-	}
-	if (seq_after(s->seq, f->nxt) || (f->flags & (F_FALLBACK | F_GFIN)) ||
-	    !fits(c, f, end)) {
+	early = seq_after(s->seq, f->nxt);
+	if ((f->flags & (F_FALLBACK | F_GFIN)) || !fits(c, f, end) ||
+	    (early && hold(c, f, s))) {
 		fallback(c, f, true);
 		f->g_hi = seq_max(f->g_hi, end);
 		maybe_finish(c, f);
+		return ACK_PASS;
+	}
+	if (early) {
+		c->st.reordered++;
+		f->g_hi = seq_max(f->g_hi, end);
 		return ACK_PASS;
 	}
 	off = f->nxt - s->seq;
