@@ -31,6 +31,11 @@
  * bridge stop allowing the pair, and when either guest reports "error" (the
  * peer misbehaved on the ring).  An errored pair is not offered again until
  * one side is attached anew.  Guests fall back to netfront by themselves.
+ * A guest that closes a channel for its own reasons (save, migration) reports
+ * "closed" and the pair is offered anew: a generation is one channel's life,
+ * guests never set up the same one twice.  A guest's restored or migrated
+ * copy is a new domain with a new vif, paired again by the same rules, but
+ * never with its old self (same MAC).
  */
 #include <linux/module.h>
 #include <linux/etherdevice.h>
@@ -112,7 +117,8 @@ static bool pair_allowed(const struct tunnel_member *a, const struct tunnel_memb
 {
 	struct net_device *ma, *mb;
 
-	if (a->domid == b->domid)
+	/* Same MAC: a guest and its own migrating copy, or a clash. */
+	if (a->domid == b->domid || ether_addr_equal(a->mac, b->mac))
 		return false;
 	if (!peers_allow(a->peers, b->domid) || !peers_allow(b->peers, a->domid))
 		return false;
@@ -253,8 +259,14 @@ static bool reports(struct tunnel_member *me, struct tunnel_member *peer, u32 ge
 	return ret;
 }
 
-/* Follow one live pair's set-up.  broker_mutex held. */
-static void pair_step(struct tunnel_pair *p)
+/*
+ * Follow one live pair's set-up.  True when a guest closed the channel for a
+ * reason of its own (it suspends for a save or a migration, its peer closed
+ * the ring, its module or interface goes): the pair is then offered anew,
+ * with a new generation, which it takes up whenever it can.  broker_mutex
+ * held.
+ */
+static bool pair_step(struct tunnel_pair *p)
 {
 	bool gerr = reports(p->g, p->m, p->gen, "error");
 	bool merr = reports(p->m, p->g, p->gen, "error");
@@ -272,7 +284,12 @@ static void pair_step(struct tunnel_pair *p)
 			p->m->teardowns++;
 		}
 		p->failed = true;
-		return;
+		return false;
+	}
+	if (reports(p->g, p->m, p->gen, "closed") || reports(p->m, p->g, p->gen, "closed")) {
+		pr_info("pair %u-%u (gen %u) closed by a guest, offering it anew\n",
+			p->g->domid, p->m->domid, p->gen);
+		return true;
 	}
 	if (!p->relayed)
 		relay(p);
@@ -282,6 +299,7 @@ static void pair_step(struct tunnel_pair *p)
 		p->m->setups++;
 		pr_info("pair %u-%u (gen %u) connected\n", p->g->domid, p->m->domid, p->gen);
 	}
+	return false;
 }
 
 static struct tunnel_pair *find_pair(struct tunnel_member *a, struct tunnel_member *b)
@@ -322,11 +340,8 @@ static void reconcile_locked(void)
 	struct tunnel_pair *p, *tmp;
 
 	list_for_each_entry_safe(p, tmp, &pairs, node)
-		if (!pair_allowed(p->g, p->m))
+		if (!pair_allowed(p->g, p->m) || (!p->failed && pair_step(p)))
 			pair_destroy(p);
-	list_for_each_entry(p, &pairs, node)
-		if (!p->failed)
-			pair_step(p);
 	list_for_each_entry(a, &members, node) {
 		b = a;
 		list_for_each_entry_continue(b, &members, node)

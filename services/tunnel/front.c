@@ -54,6 +54,7 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
+#include <linux/platform_device.h>
 #include <linux/proc_fs.h>
 #include <linux/rtnetlink.h>
 #include <linux/seq_file.h>
@@ -91,7 +92,7 @@ MODULE_PARM_DESC(corrupt, "test only: corrupt the next frame's ring (1: index, 2
 #define NTUN_BACKLOG		512
 #define NTUN_RX_COPYBREAK	2048u
 #define NTUN_RX_HEAD		256u
-#define NTUN_FAILED_MAX		32
+#define NTUN_SPENT_MAX		32
 
 enum { T_WAIT, T_UP, T_DEAD };
 
@@ -102,6 +103,7 @@ struct ntun {
 	bool granter;
 	bool reported;			/* "connected" written to XenStore */
 	bool peer_error;
+	bool setup_error;
 	bool corrupted;			/* test mode: we broke our own tx ring */
 	int state;			/* T_*, READ_ONCE on the data path */
 	u32 gen;
@@ -110,10 +112,11 @@ struct ntun {
 
 	struct page *pages[NTUN_NR_PAGES];	/* granter */
 	grant_ref_t refs[NTUN_NR_PAGES];
-	void *data[2];
+	void *vmapped[2];
 	struct xenbus_device xdev;		/* mapper: see map_rings() */
 	void *mapped[3];
-	struct ntr_ctl *ctl;
+	struct ntr_ctl *ctl;			/* in pages[0] or mapped[0] */
+	void *data[2];				/* vmapped[] or mapped[1..2] */
 	evtchn_port_t port;
 	int irq;
 
@@ -145,9 +148,11 @@ static DEFINE_MUTEX(ntun_mutex);	/* ntun_list changes, set-up, teardown */
 static DEFINE_SPINLOCK(ntun_gref_lock);
 static LIST_HEAD(ntun_grefs);
 static DEFINE_PER_CPU(bool, ntun_injecting);
-static struct { domid_t peer; u32 gen; } ntun_failed[NTUN_FAILED_MAX];
-static unsigned int ntun_failed_next;
+/* Offers that had their tunnel: one generation is one channel's life. */
+static struct { domid_t peer; u32 gen; } ntun_spent[NTUN_SPENT_MAX];
+static unsigned int ntun_spent_next;
 static bool ntun_stopping;		/* module exit: no new tunnels */
+static bool ntun_frozen;		/* Xen suspends us: no new tunnels */
 
 static struct {
 	atomic64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -176,12 +181,17 @@ static void ntun_fail(struct ntun *t, const char *why, bool peer_error)
 
 static struct ntun *ntun_find(const u8 *mac)
 {
-	struct ntun *t;
+	struct ntun *t, *found = NULL;
 
-	list_for_each_entry_rcu(t, &ntun_list, node)
-		if (ether_addr_equal(t->mac, mac))
+	/* Two tunnels to one MAC while a peer migrates: its old and new domain. */
+	list_for_each_entry_rcu(t, &ntun_list, node) {
+		if (!ether_addr_equal(t->mac, mac))
+			continue;
+		if (READ_ONCE(t->state) == T_UP)
 			return t;
-	return NULL;
+		found = found ?: t;
+	}
+	return found;
 }
 
 static void ntun_kick(struct ntun *t)
@@ -643,8 +653,8 @@ static void ntun_free_rings(struct ntun *t)
 	int i;
 
 	for (i = 0; i < 2; i++)
-		if (t->data[i])
-			vunmap(t->data[i]);
+		if (t->vmapped[i])
+			vunmap(t->vmapped[i]);
 	for (i = 0; i < NTUN_NR_PAGES; i++) {
 		if (!t->pages[i])
 			continue;
@@ -676,10 +686,11 @@ static int ntun_grant_rings(struct ntun *t)
 		t->refs[i] = ref;
 	}
 	for (i = 0; i < 2; i++) {
-		t->data[i] = vmap(&t->pages[1 + i * NTUN_RING_PAGES], NTUN_RING_PAGES,
-				  VM_MAP, PAGE_KERNEL);
-		if (!t->data[i])
+		t->vmapped[i] = vmap(&t->pages[1 + i * NTUN_RING_PAGES], NTUN_RING_PAGES,
+				     VM_MAP, PAGE_KERNEL);
+		if (!t->vmapped[i])
 			return -ENOMEM;
+		t->data[i] = t->vmapped[i];
 	}
 	t->ctl = page_address(t->pages[0]);
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &alloc);
@@ -722,19 +733,19 @@ static int ntun_map_rings(struct ntun *t, grant_ref_t *refs, evtchn_port_t rport
 	return 0;
 }
 
-static void ntun_remember_failed(domid_t peer, u32 gen)
+static void ntun_spend(domid_t peer, u32 gen)
 {
-	ntun_failed[ntun_failed_next].peer = peer;
-	ntun_failed[ntun_failed_next].gen = gen;
-	ntun_failed_next = (ntun_failed_next + 1) % NTUN_FAILED_MAX;
+	ntun_spent[ntun_spent_next].peer = peer;
+	ntun_spent[ntun_spent_next].gen = gen;
+	ntun_spent_next = (ntun_spent_next + 1) % NTUN_SPENT_MAX;
 }
 
-static bool ntun_has_failed(domid_t peer, u32 gen)
+static bool ntun_is_spent(domid_t peer, u32 gen)
 {
 	int i;
 
-	for (i = 0; i < NTUN_FAILED_MAX; i++)
-		if (ntun_failed[i].peer == peer && ntun_failed[i].gen == gen && gen)
+	for (i = 0; i < NTUN_SPENT_MAX; i++)
+		if (ntun_spent[i].peer == peer && ntun_spent[i].gen == gen && gen)
 			return true;
 	return false;
 }
@@ -800,6 +811,16 @@ static void ntun_teardown(struct ntun *t)
 	struct sk_buff_head q;
 	struct sk_buff *skb;
 
+	/*
+	 * The offer is spent either way.  If the broker still stands by it (we
+	 * close for our own reasons: suspend, the peer closed its ring, the
+	 * interface or the module goes), "closed" asks it for a fresh one;
+	 * "error" makes it revoke the pair.  Said before the peer can see the
+	 * ring close, so that the broker never hears its "closed" alone.
+	 */
+	ntun_spend(t->peer, t->gen);
+	ntun_reply(t, t->peer_error || t->setup_error ? "error" : "closed", false);
+
 	WRITE_ONCE(t->state, T_DEAD);
 	list_del_rcu(&t->node);
 	synchronize_rcu();		/* no hook holds t any more */
@@ -826,11 +847,8 @@ static void ntun_teardown(struct ntun *t)
 		dev_queue_xmit(skb);
 
 	ntun_free_rings(t);
-	if (t->peer_error) {
+	if (t->peer_error)
 		atomic64_inc(&st.peer_errors);
-		ntun_remember_failed(t->peer, t->gen);
-		ntun_reply(t, "error", false);
-	}
 	atomic64_inc(&st.teardowns);
 	pr_info("tunnel to %u (%pM) down%s%s\n", t->peer, t->mac,
 		t->why ? ": " : "", t->why ? t->why : "");
@@ -849,7 +867,7 @@ static void ntun_setup(domid_t peer)
 	int i, err;
 
 	snprintf(dir, sizeof(dir), "%s/%u", NTUN_XS_DIR, peer);
-	if (xenbus_scanf(XBT_NIL, dir, "gen", "%u", &gen) != 1 || ntun_has_failed(peer, gen))
+	if (xenbus_scanf(XBT_NIL, dir, "gen", "%u", &gen) != 1 || ntun_is_spent(peer, gen))
 		return;
 	s = xenbus_read(XBT_NIL, dir, "mac", NULL);
 	if (IS_ERR(s))
@@ -940,10 +958,9 @@ err:
 	/* Not on the list yet: a plain teardown of what exists. */
 	INIT_LIST_HEAD(&t->node);
 	list_add_rcu(&t->node, &ntun_list);
-	t->peer_error = false;
+	/* Reported as an error: the broker does not offer it again and again. */
+	t->setup_error = true;
 	t->why = "set-up failed";
-	ntun_remember_failed(peer, gen);
-	ntun_reply(t, "error", false);
 	ntun_teardown(t);
 }
 
@@ -969,7 +986,7 @@ static void ntun_reconcile(struct work_struct *w)
 	u16 peer;
 
 	mutex_lock(&ntun_mutex);
-	if (ntun_stopping || !ntun_dev)
+	if (ntun_stopping || ntun_frozen || !ntun_dev)
 		goto out;
 	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
 		if (READ_ONCE(t->state) != T_DEAD && ntun_offer_is(NTUN_XS_DIR, t->peer, t->gen))
@@ -1013,6 +1030,8 @@ static struct xenbus_watch ntun_watch = {
 
 static int ntun_show(struct seq_file *m, void *v)
 {
+	struct ntun_gref *g;
+	unsigned int held = 0;
 	struct ntun *t;
 
 #define S(x) seq_printf(m, "%s %llu\n", #x, (u64)atomic64_read(&st.x))
@@ -1021,6 +1040,12 @@ static int ntun_show(struct seq_file *m, void *v)
 	S(setups); S(teardowns); S(peer_errors); S(setup_errors);
 	S(backlogged); S(tx_dropped); S(rx_dropped); S(segmented);
 #undef S
+	spin_lock(&ntun_gref_lock);
+	list_for_each_entry(g, &ntun_grefs, node)
+		held++;
+	spin_unlock(&ntun_gref_lock);
+	/* Pages granted to a peer that has not let go of them yet. */
+	seq_printf(m, "grants_held %u\n", held);
 	mutex_lock(&ntun_mutex);
 	list_for_each_entry(t, &ntun_list, node) {
 		seq_printf(m, "peer %u mac %pM role %s state %s tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu fb_tx_frames %llu fb_rx_frames %llu events %llu polls %llu\n",
@@ -1119,6 +1144,55 @@ static struct notifier_block ntun_netdev_nb = {
 	.notifier_call = ntun_netdev_event,
 };
 
+/*
+ * Save, restore, checkpoint and live migration all suspend the guest through
+ * Xen (drivers/xen/manage.c), which freezes devices first.  Nothing of a
+ * tunnel survives the trip: event channels are closed, the peer's pages that
+ * we map would be foreign frames in a saved page table (the toolstack refuses
+ * to save those), and a restored guest is a new domain that the peer's grants
+ * do not name.  So every tunnel closes before the guest suspends, frames take
+ * netfront meanwhile, and the broker offers new ones once the guest runs
+ * again: to its new domid after a restore or a migration (the vif is new),
+ * to the same one after a checkpoint or a cancelled suspend.
+ */
+static int ntun_freeze(struct device *dev)
+{
+	struct ntun *t, *tmp;
+
+	mutex_lock(&ntun_mutex);
+	ntun_frozen = true;
+	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
+		t->why = "suspending";
+		ntun_teardown(t);
+	}
+	mutex_unlock(&ntun_mutex);
+	return 0;
+}
+
+static int ntun_thaw(struct device *dev)
+{
+	mutex_lock(&ntun_mutex);
+	ntun_frozen = false;
+	mutex_unlock(&ntun_mutex);
+	schedule_work(&ntun_work);
+	return 0;
+}
+
+static const struct dev_pm_ops ntun_pm_ops = {
+	.freeze = ntun_freeze,
+	.thaw = ntun_thaw,
+	.restore = ntun_thaw,
+};
+
+static struct platform_driver ntun_driver = {
+	.driver = {
+		.name = KBUILD_MODNAME,
+		.pm = &ntun_pm_ops,
+	},
+};
+
+static struct platform_device *ntun_pdev;
+
 static int __init ntun_init(void)
 {
 	int err;
@@ -1128,6 +1202,14 @@ static int __init ntun_init(void)
 	init_dummy_netdev(&ntun_napi_dev);
 	if (!proc_create_single(KBUILD_MODNAME, 0444, NULL, ntun_show))
 		return -ENOMEM;
+	err = platform_driver_register(&ntun_driver);
+	if (err)
+		goto err_driver;
+	ntun_pdev = platform_device_register_simple(KBUILD_MODNAME, PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(ntun_pdev)) {
+		err = PTR_ERR(ntun_pdev);
+		goto err_pdev;
+	}
 	err = register_xenbus_watch(&ntun_watch);
 	if (err)
 		goto err_watch;
@@ -1148,6 +1230,10 @@ err_notifier:
 	unregister_xenbus_watch(&ntun_watch);
 	cancel_work_sync(&ntun_work);
 err_watch:
+	platform_device_unregister(ntun_pdev);
+err_pdev:
+	platform_driver_unregister(&ntun_driver);
+err_driver:
 	remove_proc_entry(KBUILD_MODNAME, NULL);
 	return err;
 }
@@ -1168,6 +1254,8 @@ static void __exit ntun_exit(void)
 	cancel_work_sync(&ntun_work);
 	/* Replays NETDEV_UNREGISTER: the hooks go, the reference is dropped. */
 	unregister_netdevice_notifier(&ntun_netdev_nb);
+	platform_device_unregister(ntun_pdev);
+	platform_driver_unregister(&ntun_driver);
 	remove_proc_entry(KBUILD_MODNAME, NULL);
 	cancel_delayed_work_sync(&ntun_gref_work);
 	/* Pages a peer still maps: the kernel's deferral takes them over. */

@@ -17,7 +17,10 @@
  *       refs         grant role: control page, ring 0 data, ring 1 data
  *       evtchn       grant role: port allocated for the peer
  *       reply-gen    the gen this reply belongs to
- *       state        "granted", "connected" or "error"
+ *       state        "granted", "connected", "error" (the peer misbehaved or
+ *                    set-up failed: revoke the pair) or "closed" (the
+ *                    guest closed the channel for its own reasons, e.g. it
+ *                    suspends: offer the pair anew, with a new gen)
  *
  * The broker only ever copies refs/evtchn from the granter of an authorised
  * pair to its mapper, after checking their syntax; it never interprets them.

@@ -23,6 +23,8 @@ PATH=/tmp/bin:$PATH
 
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+# skip NAME WHY: a check this machine cannot run, and why (counted as neither).
+skip() { echo "SKIP $1: $2"; }
 # expect NAME GOT WANT
 expect() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 # expect_ok NAME CMD... / expect_fail NAME CODE WANT_STDERR CMD...

@@ -69,18 +69,73 @@ gsend() {
 # The guest end of the tunnel (netsvc_front, /proc/netsvc_front):
 # fstat GUEST KEY: one of its totals.
 fstat() { gx "$1" "cat /proc/netsvc_front" | awk -v k="$2" '$1 == k { print $2 }'; }
-# peer_state GUEST: "up", "wait", "dead" or "none" for its one peer.
+# peer_state GUEST [PEER]: "up", "wait", "dead" or "none" for its one peer
+# (or for the peer with domid PEER).
 peer_state() {
-	local s; s=$(gx "$1" "cat /proc/netsvc_front" | awk '$1 == "peer" { print $8 }')
+	local s; s=$(gx "$1" "cat /proc/netsvc_front" |
+		awk -v p="${2:-}" '$1 == "peer" && (p == "" || $2 == p) { print $8 }')
 	echo "${s:-none}"
 }
-# wait_state GUEST STATE [SECONDS]: until peer_state says STATE (default 60 s).
+# wait_state GUEST STATE [SECONDS [PEER]]: until peer_state says STATE
+# (default 60 s).
 wait_state() {
 	local i
 	for i in $(seq "${3:-60}"); do
-		[ "$(peer_state "$1")" = "$2" ] && return 0
+		[ "$(peer_state "$1" "${4:-}")" = "$2" ] && return 0
 		sleep 1
 	done
-	echo "$1: tunnel not $2 after ${3:-60} s" >&2
+	echo "$1: tunnel${4:+ to $4} not $2 after ${3:-60} s" >&2
 	return 1
+}
+
+# Helpers of the tunnel tests.
+pretty() { printf '[+] %s: %s\n' "$1" "${*:2}"; }
+x() { pretty "$1" "${*:2}"; gx "$@"; }
+
+# A guest's kernel log: what vm_check_dmesg looks for, and grant mappings
+# that could not be undone.
+BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG|leaking VM area|unmapping page'
+# clean_dmesg NAME GUEST [EXTRA]: the guest answers and its kernel log has
+# nothing matching $BAD (or EXTRA).
+clean_dmesg() {
+	local log
+	if ! log=$(gx "$2" dmesg); then fail "$1" "$2 does not answer"; return; fi
+	expect "$1" "$(grep -E "$BAD${3:+|$3}" <<< "$log")" ""
+}
+
+# TCP transfers of MB MiB of random data, sha256-checked.  A guest has no
+# room for the data in its tmpfs, so the sender hashes the stream it sends
+# (through a fifo) and the receiver the stream it gets.
+# xfer_start FROM TO PORT MB: the receiver listens.  busybox nc ends the
+# connection when its stdin ends: give it one that stays open.
+xfer_start() {
+	XFER=($1 $2 $3 $4)
+	gx "$2" "rm -f /tmp/r.sha; (sleep 1000 | nc -l -p $3 | sha256sum > /tmp/r.sha) < /dev/null > /dev/null 2>&1 &"
+	rm -f /tmp/xfer.sent
+}
+# xfer_send [TIMEOUT]: the sender sends; its sha256 goes to /tmp/xfer.sent.
+# XFER_PACE=S: one MiB every S seconds (a transfer that lasts).
+xfer_send() {
+	local out src="dd if=/dev/urandom bs=1M count=${XFER[3]}"
+	[ -n "${XFER_PACE:-}" ] &&
+		src="for i in \$(seq ${XFER[3]}); do dd if=/dev/urandom bs=1M count=1; sleep $XFER_PACE; done"
+	src="{ $src; } 2>/dev/null"
+	out=$(gx "${XFER[0]}" "rm -f /tmp/p /tmp/s.sha; busybox mkfifo /tmp/p; sha256sum < /tmp/p > /tmp/s.sha &
+		$src | busybox tee /tmp/p |
+		timeout ${1:-300} nc $(guest_ip "${XFER[1]}") ${XFER[2]}; echo nc exit \$?; wait; cat /tmp/s.sha")
+	echo "$out" | sed 's/^/    /'
+	echo "$out" | awk 'length($1) == 64 { print $1 }' > /tmp/xfer.sent
+}
+# xfer_check [SECONDS]: the receiver's sha256 equals the sender's.
+xfer_check() {
+	local i got sent
+	for i in $(seq "${1:-60}"); do
+		got=$(gx "${XFER[1]}" "cat /tmp/r.sha 2>/dev/null" | awk 'length($1) == 64 { print $1 }')
+		[ -n "$got" ] && break
+		sleep 1
+	done
+	gx "${XFER[1]}" "busybox killall sleep 2>/dev/null"
+	sent=$(cat /tmp/xfer.sent 2>/dev/null)
+	echo "    sent sha256 ${sent:-none}, received ${got:-none}"
+	[ -n "$sent" ] && [ "$sent" = "$got" ]
 }

@@ -17,10 +17,6 @@ MB=${TUNNEL_MB:-50}
 d1=$(guest_domid g1) d2=$(guest_domid g2)
 v1=$(guest_vif g1) v2=$(guest_vif g2)
 ip1=$(guest_ip g1) ip2=$(guest_ip g2)
-pretty() { printf '[+] %s: %s\n' "$1" "${*:2}"; }
-x() { pretty "$1" "${*:2}"; gx "$@"; }
-
-BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG'
 # Frames from one guest to the other through netback: a tc counter on each
 # vif's ingress for the other guest's MAC (the vifs' own counters also count
 # this script's traffic to the guests' command servers).
@@ -35,46 +31,6 @@ vifpkts() {
 		awk '/Sent/ { s += $4 } END { print s + 0 }'
 }
 bstat() { stat "$1" tunnel "$2"; }
-# clean_dmesg NAME GUEST [EXTRA]: the guest answers and its kernel log has
-# nothing matching $BAD (or EXTRA).
-clean_dmesg() {
-	local log
-	if ! log=$(gx "$2" dmesg); then fail "$1" "$2 does not answer"; return; fi
-	expect "$1" "$(grep -E "$BAD${3:+|$3}" <<< "$log")" ""
-}
-
-# TCP transfers of MB MiB of random data, sha256-checked.  A guest has no
-# room for the data in its tmpfs, so the sender hashes the stream it sends
-# (through a fifo) and the receiver the stream it gets.
-# xfer_start FROM TO PORT MB: the receiver listens.  busybox nc ends the
-# connection when its stdin ends: give it one that stays open.
-xfer_start() {
-	XFER=($1 $2 $3 $4)
-	gx "$2" "rm -f /tmp/r.sha; (sleep 1000 | nc -l -p $3 | sha256sum > /tmp/r.sha) < /dev/null > /dev/null 2>&1 &"
-	rm -f /tmp/xfer.sent
-}
-# xfer_send [TIMEOUT]: the sender sends; its sha256 goes to /tmp/xfer.sent.
-xfer_send() {
-	local out
-	out=$(gx "${XFER[0]}" "rm -f /tmp/p /tmp/s.sha; busybox mkfifo /tmp/p; sha256sum < /tmp/p > /tmp/s.sha &
-		dd if=/dev/urandom bs=1M count=${XFER[3]} 2>/dev/null | busybox tee /tmp/p |
-		timeout ${1:-300} nc $(guest_ip "${XFER[1]}") ${XFER[2]}; echo nc exit \$?; wait; cat /tmp/s.sha")
-	echo "$out" | sed 's/^/    /'
-	echo "$out" | awk 'length($1) == 64 { print $1 }' > /tmp/xfer.sent
-}
-# xfer_check [SECONDS]: the receiver's sha256 equals the sender's.
-xfer_check() {
-	local i got sent
-	for i in $(seq "${1:-60}"); do
-		got=$(gx "${XFER[1]}" "cat /tmp/r.sha 2>/dev/null" | awk 'length($1) == 64 { print $1 }')
-		[ -n "$got" ] && break
-		sleep 1
-	done
-	gx "${XFER[1]}" "busybox killall sleep 2>/dev/null"
-	sent=$(cat /tmp/xfer.sent 2>/dev/null)
-	echo "    sent sha256 ${sent:-none}, received ${got:-none}"
-	[ -n "$sent" ] && [ "$sent" = "$got" ]
-}
 
 for g in g1 g2; do expect_ok load-front-$g gx $g "insmod /lib/netsvc/netsvc_front.ko"; done
 
