@@ -1087,7 +1087,7 @@ static struct nf_hook_ops ntun_hooks[] = {
  * the reference dropped, so that its unregistration completes; an interface
  * of the same name that appears later is taken up again.  rtnl held.
  */
-static int ntun_attach_dev(struct net_device *dev)
+static void ntun_attach_dev(struct net_device *dev)
 {
 	int err;
 
@@ -1096,7 +1096,7 @@ static int ntun_attach_dev(struct net_device *dev)
 	err = nf_register_net_hooks(&init_net, ntun_hooks, ARRAY_SIZE(ntun_hooks));
 	if (err) {
 		pr_err("cannot hook %s: %d\n", dev->name, err);
-		return err;
+		return;
 	}
 	ntun_saved_gso = READ_ONCE(dev->gso_max_size);
 	if (ntun_saved_gso > NTUN_GSO_MAX)
@@ -1107,17 +1107,16 @@ static int ntun_attach_dev(struct net_device *dev)
 	mutex_unlock(&ntun_mutex);
 	schedule_work(&ntun_work);
 	pr_info("steering frames of %s to tunnel peers\n", dev->name);
-	return 0;
 }
 
-static void ntun_detach_dev(const char *why)
+static void ntun_detach_dev(void)
 {
 	struct net_device *dev = ntun_dev;
 	struct ntun *t, *tmp;
 
 	mutex_lock(&ntun_mutex);
 	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
-		t->why = why;
+		t->why = "the interface went away";
 		ntun_teardown(t);
 	}
 	ntun_dev = NULL;
@@ -1136,7 +1135,7 @@ static int ntun_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	if (event == NETDEV_REGISTER && !ntun_dev && !strcmp(dev->name, ifname))
 		ntun_attach_dev(dev);
 	else if (event == NETDEV_UNREGISTER && dev == ntun_dev)
-		ntun_detach_dev("the interface went away");
+		ntun_detach_dev();
 	return NOTIFY_DONE;
 }
 
