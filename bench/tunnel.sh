@@ -4,10 +4,14 @@
 # on the emulated Xen host (two PV guests, one vCPU each):
 #  1. TCP throughput g1 -> g2 (iperf3, SECS seconds);
 #  2. round-trip time: ping (56-byte ICMP echo), median of COUNT per round;
-#  3. a small TCP request/response: iperf3 with 64-byte messages both ways
-#     is no RR test, so instead one TCP connection per request
-#     (busybox nc to an echo server), COUNT of them: connect, 64 bytes out,
-#     64 back, close.
+#  3. small TCP requests and responses over one connection, like netperf's
+#     TCP_RR (tests/xen/rr.c: 64 bytes each way, RR_COUNT round trips,
+#     median), with both ends sleeping in read() as applications do, and
+#     with both ends busy-polling (SO_BUSY_POLL for BUSY_US microseconds:
+#     a read spins on the receiving NAPI context before it sleeps; netfront
+#     and the tunnel both take part);
+#  4. one TCP connection per request, like netperf's TCP_CRR (busybox nc to
+#     an echo server), COUNT of them: connect, 64 bytes out, 64 back, close.
 # The two paths alternate within each round (the channel is revoked with
 # detach and offered again with attach); medians of ROUNDS rounds.
 # For context, ping g1 -> Dom0 over netfront: like the tunnel, two
@@ -15,7 +19,7 @@
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
-ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} COUNT=${COUNT:-20}
+ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} COUNT=${COUNT:-20} RR_COUNT=${RR_COUNT:-500} BUSY_US=${BUSY_US:-2000}
 v1=$(guest_vif g1) v2=$(guest_vif g2) ip2=$(guest_ip g2)
 
 path() {	# path tunnel|netfront
@@ -27,9 +31,16 @@ path() {	# path tunnel|netfront
 }
 tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
 rtt() {	# rtt [IP]: busybox ping prints each reply's time=X ms
-	gx g1 "ping -c $COUNT -i 0.1 ${1:-$ip2}" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
+	# (into a file: a line per reply sent back to Dom0 meanwhile would
+	# wake the guests' netfront in the middle of the measurement)
+	gx g1 "ping -c $COUNT -i 0.1 ${1:-$ip2} > /tmp/ping.out; cat /tmp/ping.out" |
+		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
-rr() {	# milliseconds per connect+request+response+close
+rr() {	# rr PORT [BUSY_US]: median milliseconds per round trip
+	gx g1 "rr -c $ip2 $1 -n $RR_COUNT -m 64 ${2:+-b $2}" |
+		awk '$1 == "rr" && $8 == "median_us" { printf "%.3f\n", $9 / 1000 }'
+}
+crr() {	# milliseconds per connect+request+response+close
 	local t0 t1
 	t0=$(gx g1 "cut -d' ' -f1 /proc/uptime")
 	gx g1 "i=0; while [ \$i -lt $COUNT ]; do head -c 64 /tmp/req | nc $ip2 7010 > /dev/null; i=\$((i + 1)); done"
@@ -40,8 +51,10 @@ rr() {	# milliseconds per connect+request+response+close
 for g in g1 g2; do gx $g "insmod /lib/netsvc/netsvc_front.ko" || exit 1; done
 netsvcctl attach tunnel "$v1" > /dev/null || exit 1
 gx g1 "head -c 64 /dev/urandom > /tmp/req"
-# An echo server that answers 64 bytes and closes.
+# An echo server that answers 64 bytes and closes; RR echo servers.
 gx g2 "nc -ll -p 7010 -e head -c 64 > /dev/null 2>&1 &"
+gx g2 "rr -s 7011 > /dev/null 2>&1 &"
+gx g2 "rr -s 7012 -b $BUSY_US > /dev/null 2>&1 &"
 gx g1 "ping -c 2 $ip2" > /dev/null
 
 out=/tmp/bench; mkdir -p $out; rm -f $out/*
@@ -50,21 +63,27 @@ for r in $(seq "$ROUNDS"); do
 		path $p || exit 1
 		tput >> $out/tput.$p
 		rtt >> $out/rtt.$p
-		rr >> $out/rr.$p
-		echo "round $r $p: $(tail -n1 $out/tput.$p) Mbit/s, ping $(tail -n1 $out/rtt.$p) ms, rr $(tail -n1 $out/rr.$p) ms"
+		rr 7011 >> $out/rr.$p
+		rr 7012 "$BUSY_US" >> $out/rrbusy.$p
+		crr >> $out/crr.$p
+		echo "round $r $p: $(tail -n1 $out/tput.$p) Mbit/s, ping $(tail -n1 $out/rtt.$p) ms," \
+			"rr $(tail -n1 $out/rr.$p) ms, busy-polled $(tail -n1 $out/rrbusy.$p) ms," \
+			"crr $(tail -n1 $out/crr.$p) ms"
 	done
 	rtt 10.99.0.1 >> $out/rtt.dom0
 done
 rtt_dom0=$(median < $out/rtt.dom0)
-gx g1 cat /proc/netsvc_front | head -16
+gx g1 cat /proc/netsvc_front | head -17
 
-for m in tput rtt rr; do
+for m in tput rtt rr rrbusy crr; do
 	for p in netfront tunnel; do eval "${m}_$p=$(median < $out/$m.$p)"; done
 done
 printf '%-34s %12s %12s %8s\n' "" netfront tunnel ratio
 printf '%-34s %12s %12s %8s\n' "TCP g1->g2 (Mbit/s)" "$tput_netfront" "$tput_tunnel" "$(ratio "$tput_tunnel" "$tput_netfront")"
 printf '%-34s %12s %12s %8s\n' "ping RTT (ms)" "$rtt_netfront" "$rtt_tunnel" "$(ratio "$rtt_netfront" "$rtt_tunnel")"
-printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$rr_netfront" "$rr_tunnel" "$(ratio "$rr_netfront" "$rr_tunnel")"
+printf '%-34s %12s %12s %8s\n' "TCP 64B RR, sleeping (ms)" "$rr_netfront" "$rr_tunnel" "$(ratio "$rr_netfront" "$rr_tunnel")"
+printf '%-34s %12s %12s %8s\n' "TCP 64B RR, busy-polling (ms)" "$rrbusy_netfront" "$rrbusy_tunnel" "$(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
+printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$crr_netfront" "$crr_tunnel" "$(ratio "$crr_netfront" "$crr_tunnel")"
 echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
 echo "BENCH tunnel_tput_mbps $tput_tunnel"
 echo "BENCH netfront_tput_mbps $tput_netfront"
@@ -72,6 +91,12 @@ echo "BENCH tunnel_tput_ratio $(ratio "$tput_tunnel" "$tput_netfront")"
 echo "BENCH tunnel_rtt_ms $rtt_tunnel"
 echo "BENCH netfront_rtt_ms $rtt_netfront"
 echo "BENCH tunnel_rtt_ratio $(ratio "$rtt_netfront" "$rtt_tunnel")"
+echo "BENCH tunnel_rr_ms $rr_tunnel"
+echo "BENCH netfront_rr_ms $rr_netfront"
 echo "BENCH tunnel_rr_ratio $(ratio "$rr_netfront" "$rr_tunnel")"
+echo "BENCH tunnel_rr_busy_ms $rrbusy_tunnel"
+echo "BENCH netfront_rr_busy_ms $rrbusy_netfront"
+echo "BENCH tunnel_rr_busy_ratio $(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
+echo "BENCH tunnel_crr_ratio $(ratio "$crr_netfront" "$crr_tunnel")"
 echo "BENCH dom0_rtt_ms $rtt_dom0"
 echo "BENCH netfront_rtt_vs_dom0 $(ratio "$rtt_netfront" "$rtt_dom0")"

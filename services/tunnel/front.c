@@ -36,7 +36,10 @@
  * Receiving runs in NAPI on a dummy device, with late EOI: the event channel
  * stays masked until the poll has caught up, so a peer that sends events in a
  * loop gets at most one poll per batch.  Frames are copied out of shared
- * memory once, into a fresh skb, before anything parses them.
+ * memory once, into a fresh skb, before anything parses them.  Sockets may
+ * busy-poll the NAPI context (SO_BUSY_POLL, net.core.busy_read): a reader
+ * waiting for its peer spins on the ring instead of blocking its vCPU until
+ * an event wakes it, and the peer need not notify meanwhile.
  *
  * Trust.  The peer may write anything into the shared pages at any time.  The
  * ring core validates indices and frame headers; here the metadata is checked
@@ -62,6 +65,7 @@
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <linux/vmalloc.h>
+#include <net/busy_poll.h>
 #include <xen/xen.h>
 #include <xen/xenbus.h>
 #include <xen/grant_table.h>
@@ -125,7 +129,8 @@ struct ntun {
 	struct sk_buff_head backlog;
 	struct ntr_ring rx;		/* NAPI only */
 	struct napi_struct napi;
-	bool did_work;			/* NAPI: this poll moved something */
+	bool did_work;			/* NAPI: moved something since the last EOI */
+	int eoi_owed;			/* an event was delivered, not yet EOI'd */
 
 	u64 tx_frames, tx_bytes, rx_frames, rx_bytes;
 	u64 events, polls;		/* frames / events shows the batching */
@@ -159,6 +164,7 @@ static struct {
 	atomic64_t fb_tx_frames, fb_tx_bytes, fb_rx_frames, fb_rx_bytes;
 	atomic64_t setups, teardowns, peer_errors, setup_errors;
 	atomic64_t backlogged, tx_dropped, rx_dropped, segmented;
+	atomic64_t rx_busy_polled;
 } st;
 
 static void ntun_reconcile(struct work_struct *w);
@@ -527,6 +533,8 @@ static int ntun_deliver(struct ntun *t, const void *p, u32 len)
 	t->rx_bytes += len;
 	atomic64_inc(&st.rx_frames);
 	atomic64_add(len, &st.rx_bytes);
+	/* Its socket learns which context to busy-poll (SO_BUSY_POLL). */
+	skb_mark_napi_id(skb, &t->napi);
 	__this_cpu_write(ntun_injecting, true);
 	netif_receive_skb(skb);
 	__this_cpu_write(ntun_injecting, false);
@@ -537,9 +545,15 @@ bad:
 	return -EPROTO;
 }
 
+/*
+ * Also called in a loop by a socket that busy-polls (SO_BUSY_POLL or
+ * net.core.busy_read/busy_poll) while it waits for data from the peer: then
+ * the vCPU spins instead of blocking, and a frame costs no wake-up.
+ */
 static int ntun_poll(struct napi_struct *napi, int budget)
 {
 	struct ntun *t = container_of(napi, struct ntun, napi);
+	bool busy = test_bit(NAPI_STATE_IN_BUSY_POLL, &napi->state);
 	const void *p;
 	int done = 0, err;
 	u32 len;
@@ -567,6 +581,11 @@ static int ntun_poll(struct napi_struct *napi, int budget)
 		ntr_release(&t->rx);
 		done++;
 	}
+	if (done) {
+		t->did_work = true;
+		if (busy)
+			atomic64_add(done, &st.rx_busy_polled);
+	}
 	if (ntr_pull(&t->rx))
 		notify_remote_via_irq(t->irq);
 
@@ -579,11 +598,23 @@ static int ntun_poll(struct napi_struct *napi, int budget)
 
 	if (done >= budget)
 		return budget;
+	/*
+	 * A busy poller comes back at once: the peer need not notify (a
+	 * hypercall for it, an interrupt for us).  Its last poll runs without
+	 * IN_BUSY_POLL, asks for an event and completes.
+	 */
+	if (busy)
+		return done;
 	if (READ_ONCE(t->state) == T_UP && !ntr_cons_prepare_wait(&t->rx) &&
 	    !ntr_broken(&t->rx))
 		return budget;	/* something came meanwhile: poll again */
 	if (napi_complete_done(napi, done)) {
-		xen_irq_lateeoi(t->irq, done || t->did_work ? 0 : XEN_EOI_FLAG_SPURIOUS);
+		/*
+		 * One EOI per event.  An EOI without one would count as
+		 * spurious and make Xen hold back the next real event.
+		 */
+		if (xchg(&t->eoi_owed, 0))
+			xen_irq_lateeoi(t->irq, t->did_work ? 0 : XEN_EOI_FLAG_SPURIOUS);
 		t->did_work = false;
 	}
 	return done;
@@ -599,10 +630,16 @@ static irqreturn_t ntun_interrupt(int irq, void *dev_id)
 	 * runs (and the poll after it) before the binder has stored the irq.
 	 */
 	WRITE_ONCE(t->irq, irq);
-	/* The event stays masked until the poll is done (late EOI). */
+	/*
+	 * The event stays masked until a poll has caught up (late EOI).  When
+	 * the context is taken (a poll runs, or a socket's busy loop owns it),
+	 * NAPI notes the miss and its owner's next completion EOIs; only a
+	 * context being disabled for teardown never completes again.
+	 */
+	WRITE_ONCE(t->eoi_owed, 1);
 	if (napi_schedule_prep(&t->napi))
 		__napi_schedule(&t->napi);
-	else
+	else if (test_bit(NAPI_STATE_DISABLE, &t->napi.state) && xchg(&t->eoi_owed, 0))
 		xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
 	return IRQ_HANDLED;
 }
@@ -1039,6 +1076,7 @@ static int ntun_show(struct seq_file *m, void *v)
 	S(fb_tx_frames); S(fb_tx_bytes); S(fb_rx_frames); S(fb_rx_bytes);
 	S(setups); S(teardowns); S(peer_errors); S(setup_errors);
 	S(backlogged); S(tx_dropped); S(rx_dropped); S(segmented);
+	S(rx_busy_polled);
 #undef S
 	spin_lock(&ntun_gref_lock);
 	list_for_each_entry(g, &ntun_grefs, node)

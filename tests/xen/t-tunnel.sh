@@ -86,6 +86,24 @@ t0=$(fstat g2 rx_frames)
 x g1 "iperf3 -c $ip2 -u -b 20M -t 2 -l 1200" | tail -4
 expect_ge udp-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 2000
 
+# Socket busy polling (SO_BUSY_POLL): a reader spins on the tunnel's NAPI
+# context and takes the peer's frames as they land, without waiting for an
+# event.  200 checked 64-byte round trips over one connection, busy-polled
+# at both ends; then the same without busy polling, which must still be
+# woken by events (the busy loop leaves none of them masked) and poll nothing.
+gx g2 "rr -s 7011 -b 20000 > /dev/null 2>&1 & rr -s 7012 > /dev/null 2>&1 &"
+sleep 1
+b1=$(fstat g1 rx_busy_polled) b2=$(fstat g2 rx_busy_polled) t0=$(fstat g2 rx_frames) base=$(vifpkts)
+expect_ok busy-poll-rr x g1 "timeout 120 rr -c $ip2 7011 -n 200 -b 20000"
+expect_ge busy-poll-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 210
+expect_ge busy-polled-g1 "$(($(fstat g1 rx_busy_polled) - b1))" 150
+expect_ge busy-polled-g2 "$(($(fstat g2 rx_busy_polled) - b2))" 150
+b1=$(fstat g1 rx_busy_polled) b2=$(fstat g2 rx_busy_polled)
+expect_ok sleeping-rr x g1 "timeout 120 rr -c $ip2 7012 -n 200"
+expect sleeping-rr-not-polled "$(($(fstat g1 rx_busy_polled) - b1))/$(($(fstat g2 rx_busy_polled) - b2))" 0/0
+expect_ge rr-vifs-still "$((2 - $(vifpkts) + base))" 0
+gx g2 "busybox killall rr"
+
 gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
 netsvcctl show "$v1"
 
