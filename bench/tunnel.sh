@@ -9,7 +9,8 @@
 #     median), with both ends sleeping in read() as applications do, and
 #     with both ends busy-polling (SO_BUSY_POLL for BUSY_US microseconds:
 #     a read spins on the receiving NAPI context before it sleeps; netfront
-#     and the tunnel both take part);
+#     and the tunnel both take part), and sleeping with 100 ms between
+#     requests, as ping sends them (both guests fall idle in between);
 #  4. one TCP connection per request, like netperf's TCP_CRR (busybox nc to
 #     an echo server), COUNT of them: connect, 64 bytes out, 64 back, close.
 # The two paths alternate within each round (the channel is revoked with
@@ -36,8 +37,8 @@ rtt() {	# rtt [IP]: busybox ping prints each reply's time=X ms
 	gx g1 "ping -c $COUNT -i 0.1 ${1:-$ip2} > /tmp/ping.out; cat /tmp/ping.out" |
 		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
-rr() {	# rr PORT [BUSY_US]: median milliseconds per round trip
-	gx g1 "rr -c $ip2 $1 -n $RR_COUNT -m 64 ${2:+-b $2}" |
+rr() {	# rr PORT [RR_ARGS...]: median milliseconds per round trip
+	gx g1 "rr -c $ip2 $1 -n $RR_COUNT -m 64 ${*:2}" |
 		awk '$1 == "rr" && $8 == "median_us" { printf "%.3f\n", $9 / 1000 }'
 }
 crr() {	# milliseconds per connect+request+response+close
@@ -64,10 +65,12 @@ for r in $(seq "$ROUNDS"); do
 		tput >> $out/tput.$p
 		rtt >> $out/rtt.$p
 		rr 7011 >> $out/rr.$p
-		rr 7012 "$BUSY_US" >> $out/rrbusy.$p
+		rr 7012 -b "$BUSY_US" >> $out/rrbusy.$p
+		RR_COUNT=30 rr 7011 -g 100 >> $out/rridle.$p
 		crr >> $out/crr.$p
 		echo "round $r $p: $(tail -n1 $out/tput.$p) Mbit/s, ping $(tail -n1 $out/rtt.$p) ms," \
 			"rr $(tail -n1 $out/rr.$p) ms, busy-polled $(tail -n1 $out/rrbusy.$p) ms," \
+			"idle in between $(tail -n1 $out/rridle.$p) ms," \
 			"crr $(tail -n1 $out/crr.$p) ms"
 	done
 	rtt 10.99.0.1 >> $out/rtt.dom0
@@ -75,7 +78,7 @@ done
 rtt_dom0=$(median < $out/rtt.dom0)
 gx g1 cat /proc/netsvc_front | head -17
 
-for m in tput rtt rr rrbusy crr; do
+for m in tput rtt rr rrbusy rridle crr; do
 	for p in netfront tunnel; do eval "${m}_$p=$(median < $out/$m.$p)"; done
 done
 printf '%-34s %12s %12s %8s\n' "" netfront tunnel ratio
@@ -83,6 +86,7 @@ printf '%-34s %12s %12s %8s\n' "TCP g1->g2 (Mbit/s)" "$tput_netfront" "$tput_tun
 printf '%-34s %12s %12s %8s\n' "ping RTT (ms)" "$rtt_netfront" "$rtt_tunnel" "$(ratio "$rtt_netfront" "$rtt_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, sleeping (ms)" "$rr_netfront" "$rr_tunnel" "$(ratio "$rr_netfront" "$rr_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, busy-polling (ms)" "$rrbusy_netfront" "$rrbusy_tunnel" "$(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
+printf '%-34s %12s %12s %8s\n' "TCP 64B RR, 100 ms apart (ms)" "$rridle_netfront" "$rridle_tunnel" "$(ratio "$rridle_netfront" "$rridle_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$crr_netfront" "$crr_tunnel" "$(ratio "$crr_netfront" "$crr_tunnel")"
 echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
 echo "BENCH tunnel_tput_mbps $tput_tunnel"
@@ -97,6 +101,7 @@ echo "BENCH tunnel_rr_ratio $(ratio "$rr_netfront" "$rr_tunnel")"
 echo "BENCH tunnel_rr_busy_ms $rrbusy_tunnel"
 echo "BENCH netfront_rr_busy_ms $rrbusy_netfront"
 echo "BENCH tunnel_rr_busy_ratio $(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
+echo "BENCH tunnel_rr_idle_ratio $(ratio "$rridle_netfront" "$rridle_tunnel")"
 echo "BENCH tunnel_crr_ratio $(ratio "$crr_netfront" "$crr_tunnel")"
 echo "BENCH dom0_rtt_ms $rtt_dom0"
 echo "BENCH netfront_rtt_vs_dom0 $(ratio "$rtt_netfront" "$rtt_dom0")"
