@@ -80,11 +80,12 @@ static int read_full(int fd, unsigned char *p, size_t len)
 			continue;
 		if (n < 0)
 			die("read");
-		if (n == 0) {
-			if (got)
-				fprintf(stderr, "rr: connection ended mid-message\n"), exit(1);
-			return 0;
+		if (n == 0 && got) {
+			fprintf(stderr, "rr: connection ended mid-message\n");
+			exit(1);
 		}
+		if (n == 0)
+			return 0;
 		got += n;
 	}
 	return 1;
