@@ -7,30 +7,45 @@ set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
 results=()
-stage() { printf '\n=== [%s] %s\n' "$(cut -d' ' -f1 /proc/uptime)s" "$*"; }
+# stage BUDGET TOOK TITLE: a stage may run BUDGET seconds; TOOK is what it
+# took in a measured run (2026-12-03, a fresh 2-core machine, first run).  One
+# that overruns ends the demo with its name instead of a bare time-out.
+watchdog=
+stage() {
+	local budget=$1 took=$2; shift 2
+	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+	printf '\n=== [%s] %s\n' "$(cut -d' ' -f1 /proc/uptime)s" "$*"
+	(
+		sleep "$budget"
+		echo "FAIL demo: the stage '$*' is still running after $budget s (it took $took s" \
+			"on an idle 2-core machine; is another emulator running?); stopping the demo"
+		kill -TERM $$
+	) &
+	watchdog=$!
+}
 record() { results+=("$(printf '%-34s %-5s %s' "$1" "$2" "$3")"); [ "$2" = ok ] || bad=1; }
 bad=0
 v1=$(guest_vif g1) v2=$(guest_vif g2)
 
-stage "Xen guests and their vifs"
+stage 60 1 "Xen guests and their vifs"
 d0 xl list
 d0 netsvcctl guests
 record "guests up" ok "$(netsvcctl -j guests | jq -r '[.[] | "\(.name) \(.vifs[0].ifname)"] | join(", ")')"
 
-stage "services netsvc has loaded (on demand, by the hotplug script)"
+stage 60 2 "services netsvc has loaded (on demand, by the hotplug script)"
 d0 netsvcctl services | grep -v '^    '
 n=$(netsvcctl -j services | jq length)
 [ "$n" -ge 1 ] && record "services loaded" ok "$(netsvcctl -j services | jq -r '[.[].name] | join(", ")')" ||
 	record "services loaded" FAIL "none"
 
-stage "what vif-netsvc attached, from /etc/xen/netsvc.conf"
+stage 60 2 "what vif-netsvc attached, from /etc/xen/netsvc.conf"
 grep -v '^#' /etc/xen/netsvc.conf
 d0 netsvcctl show | grep -E '^vif|params'
 s1=$(netsvcctl -j show "$v1" | jq -r '[.[].service] | join(",")') s2=$(netsvcctl -j show "$v2" | jq -r '[.[].service] | join(",")')
 [ "$s1" = acct ] && [ "$s2" = police ] && record "hotplug attachments" ok "$v1: $s1; $v2: $s2" ||
 	record "hotplug attachments" FAIL "$v1: $s1; $v2: $s2"
 
-stage "ack: g1 (64 KiB send buffer) sends 5 MB to a remote host over 100 Mbit/s, 200 ms RTT"
+stage 180 29 "ack: g1 (64 KiB send buffer) sends 5 MB to a remote host over 100 Mbit/s, 200 ms RTT"
 # The benchmark's scenario, short: a guest whose send buffer, not the link,
 # limits it once the round trip is long.  With ack, Dom0 acknowledges at
 # once and keeps the data until the remote has it.  The round trip is
@@ -56,12 +71,12 @@ summary_ack=$(printf '%.1f s -> %.1f s (%sx), sha256 equal, %s local ACKs' "$off
 [ $ok = 1 ] && [ "${acks:-0}" -gt 0 ] && record "ack: 5 MB without -> with" ok "$summary_ack" ||
 	record "ack: 5 MB without -> with" FAIL "sha256 differs or no local ACK ($summary_ack)"
 
-stage "guest to guest through Dom0's bridge"
+stage 60 6 "guest to guest through Dom0's bridge"
 out=$(gx g2 "ping -c 3 -q $(guest_ip g1)" | tail -2); echo "$out"
 grep -q ' 0% packet loss' <<< "$out" && record "g2 -> g1 ping" ok "$(tail -1 <<< "$out")" ||
 	record "g2 -> g1 ping" FAIL "$out"
 
-stage "g1 -> g2 through a shared-memory tunnel instead of netfront/netback/bridge"
+stage 180 26 "g1 -> g2 through a shared-memory tunnel instead of netfront/netback/bridge"
 # Dom0's broker (netsvc_tunnel) pairs the guests it is attached to; the
 # guests' netsvc_front sets up grant-shared rings and an event channel.
 ip2=$(guest_ip g2)
@@ -84,7 +99,7 @@ else
 	record "g1 -> g2 tunnel" FAIL "g1 $(peer_state g1), g2 $(peer_state g2)"
 fi
 
-stage "xl destroy g2: the kernel detaches its services"
+stage 60 8 "xl destroy g2: the kernel detaches its services"
 netsvcctl monitor > /tmp/events 2>&1 & mon=$!; sleep 0.5
 d0 xl destroy g2
 for i in $(seq 20); do [ -e /sys/class/net/$v2 ] || break; sleep 0.5; done
@@ -92,6 +107,7 @@ sleep 0.5; kill $mon; cat /tmp/events
 grep -q "dev-gone police $v2" /tmp/events && record "auto-detach on xl destroy" ok "$(tr '\n' ' ' < /tmp/events)" ||
 	record "auto-detach on xl destroy" FAIL "no dev-gone event"
 
+kill "$watchdog" 2>/dev/null
 printf '\n=== summary (Dom0 uptime %ss)\n' "$(cut -d' ' -f1 /proc/uptime)"
 printf '%s\n' "${results[@]}"
 exit $bad
