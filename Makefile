@@ -50,6 +50,11 @@ check: deps
 	$(MAKE) all
 	@tests/check
 
+# The debug lane: a KASAN/lockdep/kmemleak/UBSAN kernel, the VM suite on it.
+.PHONY: check-debug
+check-debug: deps
+	@tests/debug/check
+
 demo: deps
 	$(MAKE) all
 	@tests/demo

@@ -10,6 +10,9 @@ PKGS=(
 	iproute2 iperf3 jq bc util-linux socat net-tools openvswitch-switch
 	xen-hypervisor-4.17-amd64 xen-utils-4.17 libxen-dev
 )
+# The debug lane's kernel build (make check-debug: tests/debug/kernel) only.
+DEBUG_PKGS=(linux-source-6.1 flex bison libelf-dev libssl-dev dwarves bc xz-utils)
+[ "${1:-}" = --debug ] && PKGS=("${DEBUG_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

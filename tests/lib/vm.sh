@@ -11,17 +11,22 @@
 : "${TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 KVER=${KVER:-$(ls -1d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)}
 VMLINUZ=/boot/vmlinuz-$KVER
-# What a kernel log must never show after a test.
-DMESG_BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|KASAN|kernel BUG'
+# Another kernel (the debug lane, tests/debug/check): VM_KERNEL=bzImage,
+# VM_KVER=its release, VM_MODROOT=its modules_install root (bound at
+# /lib/modules in the VM).  Unset: Debian's kernel, as always.
+if [ -n "${VM_KERNEL:-}" ]; then VMLINUZ=$VM_KERNEL KVER=${VM_KVER:?VM_KVER with VM_KERNEL}; fi
+# What a kernel log must never show after a test (lockdep, KFENCE and
+# debugobjects reports also start with BUG: or WARNING:; named for clarity).
+DMESG_BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|KASAN|kernel BUG|KFENCE|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|ODEBUG'
 
 vm_die() { echo "vm: $*" >&2; exit 2; }
 
 # vm_add_mods DIR MOD... : copy modules with their dependencies, in load order.
 vm_add_mods() {
 	local dir=$1 m f; shift
-	mkdir -p "$dir/mods"
+	mkdir -p "$dir/mods"; touch "$dir/mods/order"
 	for m in "$@"; do
-		modprobe -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' |
+		modprobe ${VM_MODROOT:+-d "$VM_MODROOT"} -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' |
 		while read -r f; do
 			grep -qx "$(basename "$f")" "$dir/mods/order" 2>/dev/null && continue
 			cp "$f" "$dir/mods/" && basename "$f" >> "$dir/mods/order"
