@@ -5,6 +5,7 @@
 # make demo       install, build and show netsvc working in an emulated host
 # make bench      benchmarks (ONLY=<name> for one)
 # make fuzz       the fuzzers, for longer than make check runs them
+# make deb        Debian packages netsvc-dkms and netsvc-utils into build/deb
 
 KVER ?= $(shell ls -1d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
 ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
@@ -21,7 +22,7 @@ CC ?= cc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 export USER_CFLAGS
 
-.PHONY: all modules tools unit check vmcheck demo bench fuzz deps clean install install-files uninstall dkms-install
+.PHONY: all modules tools unit check deb vmcheck demo bench fuzz deps clean install install-files uninstall dkms-install
 
 VERSION := 0.1
 PREFIX ?= /usr/local
@@ -48,6 +49,7 @@ vmcheck: all
 
 check: deps
 	$(MAKE) all
+	$(MAKE) deb
 	@tests/check
 
 # The debug lane: a KASAN/lockdep/kmemleak/UBSAN kernel, the VM suite on it.
@@ -66,6 +68,11 @@ bench: deps
 fuzz: deps
 	@tests/fuzz/run long
 
+# Debian packages netsvc-dkms and netsvc-utils into build/deb/ (tools/deb.sh;
+# tests/xen/t-deb.sh installs them on the emulated Xen host).
+deb: deps
+	@tools/deb.sh
+
 # Modules for $(KVER) into .../extra (depmod'ed), netsvcctl and its man page,
 # the hotplug script and the example configuration.  DESTDIR stages elsewhere.
 # DEPMOD=: leaves the module index to the caller (the emulated Xen host builds
@@ -80,6 +87,8 @@ install-files:
 	install -D -m 755 tools/netsvcctl/netsvcctl $(DESTDIR)$(PREFIX)/sbin/netsvcctl
 	install -D -m 644 tools/netsvcctl/netsvcctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/netsvcctl.8
 	install -D -m 644 include/uapi/linux/netsvc.h $(DESTDIR)$(PREFIX)/include/linux/netsvc.h
+	install -D -m 644 tools/netsvcctl/netsvcctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/netsvcctl
 	if [ -f tools/hotplug/vif-netsvc ]; then \
 		install -D -m 755 tools/hotplug/vif-netsvc $(XENDIR)/scripts/vif-netsvc; \
 		install -D -m 644 tools/hotplug/netsvc.conf.example $(XENDIR)/netsvc.conf.example; \
@@ -90,13 +99,14 @@ uninstall:
 	$(DEPMOD) $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/netsvcctl $(DESTDIR)$(PREFIX)/share/man/man8/netsvcctl.8
 	rm -f $(DESTDIR)$(PREFIX)/include/linux/netsvc.h
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/netsvcctl
 	rm -f $(XENDIR)/scripts/vif-netsvc $(XENDIR)/netsvc.conf.example
 
 # Source tree for DKMS: rebuilt automatically on kernel upgrades.
 dkms-install:
 	rm -rf /usr/src/netsvc-$(VERSION) && mkdir -p /usr/src/netsvc-$(VERSION)
 	cp -r Kbuild kmod services include /usr/src/netsvc-$(VERSION)/
-	sed 's/@VERSION@/$(VERSION)/' dkms.conf > /usr/src/netsvc-$(VERSION)/dkms.conf
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > /usr/src/netsvc-$(VERSION)/dkms.conf
 	dkms add -m netsvc -v $(VERSION) && dkms build -m netsvc -v $(VERSION) -k $(KVER) && \
 		dkms install -m netsvc -v $(VERSION) -k $(KVER)
 

@@ -9,6 +9,8 @@ PKGS=(
 	libnl-3-dev libnl-genl-3-dev
 	iproute2 iperf3 jq bc util-linux socat net-tools openvswitch-switch
 	xen-hypervisor-4.17-amd64 xen-utils-4.17 libxen-dev
+	# make deb: Debian's packaging tools; bash-completion for the completion test
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian bash-completion
 )
 # The debug lane's kernel build (make check-debug: tests/debug/kernel) only.
 DEBUG_PKGS=(linux-source-6.1 flex bison libelf-dev libssl-dev dwarves bc xz-utils)
