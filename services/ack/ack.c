@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ack: local TCP acknowledgement for what a guest sends.  The TCP logic is
- * ack_core.c; this file parses skbs into struct ack_seg, applies the core's
+ * ack_*.c (ack_int.h); this file parses skbs into struct ack_seg, applies the core's
  * verdicts, builds the packets it asks for, and runs its timer.
  *
  * Locking: one spinlock per vif around every core call.  The packets the

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ack_flow.c: the flow table (hashed by the guest's and the remote's address
+ * and port), configuration, and the core's lifetime.
+ */
+#include "ack_int.h"
+
+void *ack_alloc(struct ack_core *c, size_t size)
+{
+	void *p = c->env.alloc(c->env.ctx, size);
+
+	if (!p)
+		c->st.alloc_failures++;
+	return p;
+}
+
+void ack_free(struct ack_core *c, void *p)
+{
+	c->env.free(c->env.ctx, p);
+}
+
+void ack_core_config_default(struct ack_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->flow_budget = 4 << 20;
+	cfg->vif_budget = 64 << 20;
+	cfg->cc = ACK_CC_NONE;
+	cfg->flow_limit = 4096;
+	cfg->retry_limit = 8;
+	cfg->dupthresh = 3;
+	cfg->rexmit_burst = 4;
+	cfg->init_cwnd = 10;
+	cfg->rto_init_ns = 1000000000ull;
+	cfg->rto_min_ns = 200000000ull;
+	cfg->rto_max_ns = 60000000000ull;
+	cfg->idle_ns = 300000000000ull;
+	cfg->handshake_ns = 30000000000ull;
+}
+
+static void sanitize(struct ack_config *cfg)
+{
+	/* Keep every window computation far from 2^31 in sequence space. */
+	if (cfg->flow_budget > (1u << 30))
+		cfg->flow_budget = 1u << 30;
+	if (cfg->dupthresh < 1)
+		cfg->dupthresh = 1;
+	if (cfg->rexmit_burst < 1)
+		cfg->rexmit_burst = 1;
+	if (cfg->init_cwnd < 1)
+		cfg->init_cwnd = 1;
+	if (cfg->rto_min_ns < 1)
+		cfg->rto_min_ns = 1;
+	if (cfg->rto_max_ns < cfg->rto_min_ns)
+		cfg->rto_max_ns = cfg->rto_min_ns;
+	if (cfg->rto_init_ns < cfg->rto_min_ns)
+		cfg->rto_init_ns = cfg->rto_min_ns;
+	if (cfg->rto_init_ns > cfg->rto_max_ns)
+		cfg->rto_init_ns = cfg->rto_max_ns;
+	if (cfg->cc != ACK_CC_RENO)
+		cfg->cc = ACK_CC_NONE;
+}
+
+/* ---- flow table ---- */
+
+void ack_key_from_seg(struct ack_key *k, const struct ack_seg *s)
+{
+	bool from_guest = s->dir == ACK_FROM_GUEST;
+
+	memset(k, 0, sizeof(*k));
+	k->family = s->family;
+	memcpy(k->gaddr, from_guest ? s->saddr : s->daddr, 16);
+	memcpy(k->raddr, from_guest ? s->daddr : s->saddr, 16);
+	k->gport = from_guest ? s->sport : s->dport;
+	k->rport = from_guest ? s->dport : s->sport;
+}
+
+static u32 key_hash(const struct ack_core *c, const struct ack_key *k)
+{
+	u32 h = 2166136261u ^ c->cfg.hash_seed;
+	const u8 *p;
+	size_t i;
+
+	for (p = k->gaddr, i = 0; i < 16; i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (p = k->raddr, i = 0; i < 16; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ k->family) * 16777619u;
+	h = (h ^ ((u32)k->gport << 16 | k->rport)) * 16777619u;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
+static bool key_eq(const struct ack_key *a, const struct ack_key *b)
+{
+	return a->family == b->family && a->gport == b->gport &&
+	       a->rport == b->rport && !memcmp(a->gaddr, b->gaddr, 16) &&
+	       !memcmp(a->raddr, b->raddr, 16);
+}
+
+struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k)
+{
+	struct ack_flow *f;
+
+	for (f = c->table[key_hash(c, k) & c->mask]; f; f = f->hnext)
+		if (key_eq(&f->key, k))
+			return f;
+	return NULL;
+}
+
+/* Re-sum the flow's kept and committed bytes into the core's totals. */
+void ack_account(struct ack_core *c, struct ack_flow *f)
+{
+	u32 top = f->nxt;
+
+	if (!(f->flags & F_FALLBACK) && seq_after(f->edge, top))
+		top = f->edge;
+	c->kept = c->kept - f->kept + (f->nxt - f->una);
+	c->committed = c->committed - f->committed + (top - f->una);
+	f->kept = f->nxt - f->una;
+	f->committed = top - f->una;
+	if (c->kept > c->st.kept_peak)
+		c->st.kept_peak = c->kept;
+}
+
+void ack_free_flow(struct ack_core *c, struct ack_flow *f)
+{
+	struct ack_flow **pp = &c->table[key_hash(c, &f->key) & c->mask];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		c->flows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	ack_release(c, f, f->nxt - f->una);
+	ack_drop_held(c, f);
+	f->una = f->nxt;
+	f->flags |= F_FALLBACK;
+	ack_account(c, f);
+	c->st.flows--;
+	ack_free(c, f);
+}
+
+struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
+			      u64 now)
+{
+	struct ack_flow *f;
+	u32 b;
+
+	if (c->st.flows >= c->cfg.flow_limit) {
+		c->st.flows_untracked++;
+		return NULL;
+	}
+	f = ack_alloc(c, sizeof(*f));
+	if (!f) {
+		c->st.flows_untracked++;
+		return NULL;
+	}
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->g_wsopt = f->r_wsopt = WS_NONE;
+	f->rto = c->cfg.rto_init_ns;
+	f->last_active = now;
+	b = key_hash(c, k) & c->mask;
+	f->hnext = c->table[b];
+	c->table[b] = f;
+	f->next = c->flows;
+	if (c->flows)
+		c->flows->prev = f;
+	c->flows = f;
+	c->st.flows++;
+	c->st.flows_created++;
+	return f;
+}
+
+const struct ack_flow *ack_core_lookup(struct ack_core *c,
+				       const struct ack_key *key)
+{
+	return ack_lookup(c, key);
+}
+
+void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt)
+{
+	*una = f->una;
+	*nxt = f->nxt;
+}
+
+/* ---- lifetime ---- */
+
+struct ack_core *ack_core_create(const struct ack_env *env,
+				 const struct ack_config *cfg)
+{
+	struct ack_core *c;
+	u32 size = 16;
+
+	c = env->alloc(env->ctx, sizeof(*c));
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->env = *env;
+	c->cfg = *cfg;
+	sanitize(&c->cfg);
+	/* 4096 buckets at most: one kmalloc of 32 KiB */
+	while (size < c->cfg.flow_limit && size < 4096)
+		size <<= 1;
+	c->table = env->alloc(env->ctx, size * sizeof(*c->table));
+	if (!c->table) {
+		env->free(env->ctx, c);
+		return NULL;
+	}
+	memset(c->table, 0, size * sizeof(*c->table));
+	c->mask = size - 1;
+	return c;
+}
+
+void ack_core_destroy(struct ack_core *c)
+{
+	if (!c)
+		return;
+	while (c->flows)
+		ack_free_flow(c, c->flows);
+	ack_free(c, c->table);
+	ack_free(c, c);
+}
+
+void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
+{
+	u32 seed = c->cfg.hash_seed;	/* the table is hashed with it */
+
+	c->cfg = *cfg;
+	c->cfg.hash_seed = seed;
+	sanitize(&c->cfg);
+}
+
+void ack_core_drain(struct ack_core *c)
+{
+	struct ack_flow *f, *n;
+
+	c->draining = true;
+	for (f = c->flows; f; f = n) {
+		n = f->next;
+		ack_fallback(c, f, false);
+		ack_maybe_finish(c, f);
+	}
+}
+
+u64 ack_core_kept_total(const struct ack_core *c)
+{
+	return c->kept;
+}
+
+void ack_core_stats(const struct ack_core *c, struct ack_stats *st)
+{
+	*st = c->st;
+	st->kept_bytes = c->kept;
+}

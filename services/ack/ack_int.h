@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ack_core's own header: the flow and core state, and the functions its
+ * files share.  ack_core.h is the interface to the glue; nothing outside
+ * ack_*.c includes this one.
+ *
+ * The rule everything follows: the core never acknowledges a byte to the
+ * guest that it has not copied, and never drops a byte the guest sent.  When
+ * it cannot keep a byte (budget, memory, a sequence number it cannot explain)
+ * the flow falls back: it stops acknowledging, recovers what it already
+ * acknowledged, and then forgets the flow so that it runs end to end.
+ *
+ * The files, by concern (as Linux splits tcp_input.c, tcp_output.c,
+ * tcp_timer.c):
+ *   ack_flow.c    the flow table, configuration, the core's lifetime
+ *   ack_kept.c    kept bytes and early segments held: the only memory per byte
+ *   ack_input.c   segments in both directions: handshake, local ACKs' trigger,
+ *                 the receiver's ACKs, SACK, fallback
+ *   ack_output.c  what the core emits: local ACKs, retransmissions, resets,
+ *                 and the windows it advertises
+ *   ack_timer.c   RTT, RTO and idle timers
+ */
+#ifndef _NETSVC_ACK_INT_H
+#define _NETSVC_ACK_INT_H
+
+#include "ack_core.h"
+
+#define CHUNK_ALLOC	4096		/* the largest chunk: one page */
+#define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
+#define MAX_SACKED	8
+#define MAX_HELD	16		/* early guest segments held per flow */
+#define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */
+#define DEFAULT_MSS	536
+#define TS_OPT_LEN	12
+#define WS_NONE		0xff
+
+/* Flow flags */
+#define F_GSYN		0x0001	/* the guest's SYN (or SYN-ACK) was seen */
+#define F_RSYN		0x0002	/* the remote's SYN (or SYN-ACK) was seen */
+#define F_EST		0x0004	/* both: options known, data can be acked */
+#define F_FALLBACK	0x0008	/* no more local ACKs; recover, then forget */
+#define F_GFIN		0x0010	/* the guest sent its FIN */
+#define F_GIVEN		0x0020	/* at least one local ACK was sent */
+#define F_RTT		0x0040	/* timing rtt_seq since rtt_time */
+#define F_RECOVERY	0x0080	/* fast recovery or loss recovery, until recover */
+#define F_LOSS		0x0100	/* recovery after an RTO: all unsacked is lost */
+#define F_RWIN		0x0200	/* r_ack/r_wnd describe the receiver's window */
+#define F_SACK		0x0400	/* SACK negotiated */
+#define F_TS		0x0800	/* timestamps negotiated */
+#define F_SRTT		0x1000	/* srtt/rttvar hold a sample */
+#define F_GTS		0x2000	/* g_tsval holds a value */
+#define F_RTS		0x4000	/* r_tsval holds a value */
+
+/* IP fields remembered per direction. */
+struct ack_ip {
+	u8 ttl, tos;
+	u32 flowlabel;
+};
+
+struct chunk {
+	struct chunk *next;
+	u32 len, cap;
+	u8 data[];
+};
+
+#define CHUNK_HDR	((u32)sizeof(struct chunk))
+
+/*
+ * A guest segment that arrived before an earlier one: the path from the guest
+ * reordered them (a multi-queue or multi-CPU receive path does).  It is passed
+ * on at once; its copy waits here, not acknowledged, until the bytes below it
+ * arrive, and then joins the kept data and is acknowledged with them.
+ */
+struct held {
+	struct held *next;		/* sorted by seq, disjoint */
+	u32 seq, len;
+	struct chunk *data, *last;
+};
+
+struct ack_flow {
+	struct ack_flow *hnext;		/* hash chain */
+	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
+	struct ack_key key;
+	u32 flags;
+
+	u32 g_isn, r_isn;
+	u32 una, nxt, edge, adv_edge;	/* see ack_core.h */
+	u32 g_hi;			/* highest guest seq seen, FIN counted */
+	u32 fin_seq;			/* the guest's FIN's sequence number */
+	u32 r_nxt;			/* highest remote seq seen, FIN counted */
+	u32 r_ack, r_wnd;		/* receiver's latest ack and window (bytes) */
+	u16 r_win_raw;			/* for duplicate ACK detection */
+	u16 mss;			/* payload per segment toward the WAN */
+	u16 g_mss, r_mss;
+	u8 g_wsopt, r_wsopt, r_ws;
+	u8 g_sack, r_sack, g_ts, r_ts;
+	struct ack_ip g_ip, r_ip;
+
+	/* the guest's latest header values, for retransmissions */
+	u32 g_ack;
+	u16 g_win_raw;
+	u32 g_tsval, g_tsecr, g_ts_recent;
+	u32 r_tsval;
+
+	/* loss recovery and congestion control */
+	u32 cwnd, ssthresh, recover, retx_hi;
+	u32 dupacks, retries;
+	u32 rtt_seq;
+	u64 rtt_time;
+	u64 srtt, rttvar, rto, rto_at;	/* rto: RFC 6298's, before backoff */
+	u32 backoff;			/* RTOs since the last new ACK */
+	u64 last_active;
+	struct ack_sack sacked[MAX_SACKED];	/* sorted, disjoint, in (una, nxt] */
+	u32 nsacked;
+
+	/* accounting, so that the core's sums can be updated by difference */
+	u32 kept, committed;
+
+	/* kept bytes [una, nxt): head->data[head_off] is una */
+	struct chunk *head, *tail;
+	u32 head_off;
+	struct held *held;		/* early segments, above nxt */
+	u32 nheld;
+};
+
+struct ack_core {
+	struct ack_env env;
+	struct ack_config cfg;
+	struct ack_flow **table;
+	u32 mask;
+	struct ack_flow *flows;		/* list of all flows */
+	u64 kept, committed;
+	bool draining;
+	bool vif_tight;			/* some window was limited by the vif budget */
+	struct ack_stats st;
+};
+
+static inline bool seq_before(u32 a, u32 b)
+{
+	return (int)(a - b) < 0;
+}
+
+static inline bool seq_after(u32 a, u32 b)
+{
+	return seq_before(b, a);
+}
+
+static inline u32 seq_max(u32 a, u32 b)
+{
+	return seq_after(a, b) ? a : b;
+}
+
+static inline u32 seq_min(u32 a, u32 b)
+{
+	return seq_before(a, b) ? a : b;
+}
+
+static inline u32 umin(u32 a, u32 b)
+{
+	return a < b ? a : b;
+}
+
+/* ack_flow.c */
+void *ack_alloc(struct ack_core *c, size_t size);
+void ack_free(struct ack_core *c, void *p);
+void ack_key_from_seg(struct ack_key *k, const struct ack_seg *s);
+struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k);
+void ack_account(struct ack_core *c, struct ack_flow *f);
+void ack_free_flow(struct ack_core *c, struct ack_flow *f);
+struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
+			      u64 now);
+
+/* ack_kept.c */
+void ack_release(struct ack_core *c, struct ack_flow *f, u32 n);
+int ack_keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+	     u32 off, u32 len);
+void ack_drop_held(struct ack_core *c, struct ack_flow *f);
+int ack_hold(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s);
+void ack_merge_held(struct ack_core *c, struct ack_flow *f);
+
+/* ack_input.c */
+void ack_fallback(struct ack_core *c, struct ack_flow *f, bool count);
+bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f);
+
+/* ack_output.c */
+u16 ack_guest_view_window(struct ack_flow *f);
+void ack_send_local_ack(struct ack_core *c, struct ack_flow *f);
+void ack_rexmit(struct ack_core *c, struct ack_flow *f, u32 max, bool force,
+		bool rto);
+u32 ack_burst(const struct ack_core *c, const struct ack_flow *f);
+void ack_reset_both(struct ack_core *c, struct ack_flow *f);
+void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f);
+
+/* ack_timer.c */
+void ack_rtt_sample(struct ack_core *c, struct ack_flow *f, u64 r);
+u64 ack_rto_timeout(const struct ack_core *c, const struct ack_flow *f);
+
+#endif /* _NETSVC_ACK_INT_H */

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ack_kept.c: the bytes the core has acknowledged to the guest and keeps
+ * until the receiver has them (chains of chunks, [una, nxt)), and copies of
+ * guest segments that arrived early, held until the gap below them fills.
+ */
+#include "ack_int.h"
+
+/* ---- kept data ---- */
+
+/* The receiver has the first @n kept bytes: let them go. */
+void ack_release(struct ack_core *c, struct ack_flow *f, u32 n)
+{
+	while (n && f->head) {
+		struct chunk *h = f->head;
+		u32 avail = h->len - f->head_off;
+
+		if (n < avail) {
+			f->head_off += n;
+			return;
+		}
+		n -= avail;
+		f->head = h->next;
+		f->head_off = 0;
+		if (!f->head)
+			f->tail = NULL;
+		ack_free(c, h);
+	}
+}
+
+/* Payload bytes [off, off+n) of @s, linear or through the glue's callback. */
+static void copy_in(struct ack_core *c, const struct ack_seg *s, u32 off,
+		    u8 *dst, u32 n)
+{
+	if (s->payload)
+		memcpy(dst, s->payload + off, n);
+	else
+		c->env.copy_payload(c->env.ctx, s->payload_ctx, off, dst, n);
+}
+
+static void chain_free(struct ack_core *c, struct chunk *ch)
+{
+	while (ch) {
+		struct chunk *next = ch->next;
+
+		ack_free(c, ch);
+		ch = next;
+	}
+}
+
+/*
+ * Copy [off, off+len) of @s (len > 0) into a new chain of chunks; *last gets
+ * its last chunk.  NULL, with nothing allocated, when memory runs out.
+ */
+static struct chunk *chain_new(struct ack_core *c, const struct ack_seg *s,
+			       u32 off, u32 len, struct chunk **last)
+{
+	struct chunk *first = NULL, **pp = &first, *ch;
+	u32 size;
+
+	while (len) {
+		/*
+		 * Whole pages while there is much to keep; the last chunk only
+		 * as large as a power of two needs to be, so that a flow with a
+		 * few bytes kept does not hold a page (and slabs fit exactly).
+		 */
+		for (size = CHUNK_MIN; size < CHUNK_ALLOC && size - CHUNK_HDR < len; size <<= 1)
+			;
+		ch = ack_alloc(c, size);
+		if (!ch) {
+			chain_free(c, first);
+			return NULL;
+		}
+		ch->next = NULL;
+		ch->cap = size - CHUNK_HDR;
+		ch->len = umin(ch->cap, len);
+		copy_in(c, s, off, ch->data, ch->len);
+		off += ch->len;
+		len -= ch->len;
+		*pp = ch;
+		pp = &ch->next;
+		*last = ch;
+	}
+	return first;
+}
+
+/* Append a chain to the kept bytes. */
+static void append(struct ack_flow *f, struct chunk *first, struct chunk *last)
+{
+	if (f->tail) {
+		f->tail->next = first;
+	} else {
+		f->head = first;
+		f->head_off = 0;
+	}
+	f->tail = last;
+}
+
+/* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
+int ack_keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+	     u32 off, u32 len)
+{
+	u32 room = f->tail ? umin(f->tail->cap - f->tail->len, len) : 0;
+	struct chunk *first = NULL, *last = NULL;
+
+	if (len > room) {
+		first = chain_new(c, s, off + room, len - room, &last);
+		if (!first)
+			return -1;
+	}
+	if (room) {
+		copy_in(c, s, off, f->tail->data + f->tail->len, room);
+		f->tail->len += room;
+	}
+	if (first)
+		append(f, first, last);
+	return 0;
+}
+
+u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len)
+{
+	u32 off = seq - f->una, kept = f->nxt - f->una, done = 0, n;
+	const struct chunk *ch = f->head;
+	u8 *d = dst;
+
+	if (off >= kept)
+		return 0;
+	len = umin(len, kept - off);
+	off += f->head_off;
+	while (ch && off >= ch->len) {
+		off -= ch->len;
+		ch = ch->next;
+	}
+	while (ch && done < len) {
+		n = umin(ch->len - off, len - done);
+		memcpy(d + done, ch->data + off, n);
+		done += n;
+		off = 0;
+		ch = ch->next;
+	}
+	return done;
+}
+
+/* ---- segments that arrived early ---- */
+
+void ack_drop_held(struct ack_core *c, struct ack_flow *f)
+{
+	while (f->held) {
+		struct held *h = f->held;
+
+		f->held = h->next;
+		chain_free(c, h->data);
+		ack_free(c, h);
+	}
+	f->nheld = 0;
+}
+
+/* Hold a copy of @s, which starts above nxt; -1 if it cannot be held. */
+int ack_hold(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s)
+{
+	struct held **pp = &f->held, *h;
+	u32 end = s->seq + s->len;
+
+	if (f->nheld >= MAX_HELD)
+		return -1;
+	for (; *pp && !seq_after((*pp)->seq, s->seq); pp = &(*pp)->next)
+		if (seq_after((*pp)->seq + (*pp)->len, s->seq))
+			return -1;	/* overlaps: a resegmented retransmission */
+	if (*pp && seq_after(end, (*pp)->seq))
+		return -1;
+	h = ack_alloc(c, sizeof(*h));
+	if (!h)
+		return -1;
+	h->data = chain_new(c, s, 0, s->len, &h->last);
+	if (!h->data) {
+		ack_free(c, h);
+		return -1;
+	}
+	h->seq = s->seq;
+	h->len = s->len;
+	h->next = *pp;
+	*pp = h;
+	f->nheld++;
+	return 0;
+}
+
+/*
+ * The bytes up to nxt are kept: the held segments that continue them join
+ * the kept data; those below nxt are dropped (the guest resent them).  One
+ * that overlaps nxt is dropped too: it is not acknowledged, so the guest
+ * sends it again.
+ */
+void ack_merge_held(struct ack_core *c, struct ack_flow *f)
+{
+	struct held *h;
+
+	while ((h = f->held) && !seq_after(h->seq, f->nxt)) {
+		f->held = h->next;
+		f->nheld--;
+		if (h->seq == f->nxt) {
+			append(f, h->data, h->last);	/* (g_hi covers it already) */
+			f->nxt += h->len;
+		} else {
+			chain_free(c, h->data);
+		}
+		ack_free(c, h);
+	}
+}
