@@ -172,7 +172,9 @@ static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, boo
 	skb = alloc_skb(LL_MAX_HEADER + iplen + thlen + len, GFP_ATOMIC | __GFP_NOWARN);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, LL_MAX_HEADER);
+	/* LL_MAX_HEADER is the link layer's room only (32 bytes on a kernel
+	 * without Wi-Fi or tunnels): the IP header is pushed in front too. */
+	skb_reserve(skb, LL_MAX_HEADER + iplen);
 	skb_reset_transport_header(skb);
 	th = skb_put_zero(skb, thlen);
 	th->source = htons(to_guest ? k->rport : k->gport);
