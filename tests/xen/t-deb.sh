@@ -48,11 +48,13 @@ export DEBIAN_FRONTEND=noninteractive
 
 # --- install: netsvc-dkms builds the modules here, under emulation
 t0=$(t)
-if dpkg -i "$dkms_deb" "$utils_deb" > /tmp/dpkg-i.log 2>&1; then
+# A bounded install, so that a build that does not end says where it was.
+if timeout 900 dpkg -i "$dkms_deb" "$utils_deb" > /tmp/dpkg-i.log 2>&1; then
 	pass "deb-install ($(took "$t0") s, DKMS build included)"
 else
 	fail deb-install "dpkg -i failed: $(tail -n 20 /tmp/dpkg-i.log | tr '\n' '|')"
-	cat /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null | tail -n 30
+	tail -n 30 /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null
+	ps -eo pid,etime,args | grep -E 'dkms|make|gcc|cc1|depmod|openssl|ld' | grep -v grep | head -n 20
 fi
 sed 's/^/    /' /tmp/dpkg-i.log | grep -iE 'dkms|error|warning|Setting up|Building|Installing|depmod' | head -n 30
 expect deb-status "$(dpkg-query -W -f='${db:Status-Abbrev}${Package} ' netsvc-dkms netsvc-utils 2>&1)" \
