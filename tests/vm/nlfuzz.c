@@ -260,7 +260,7 @@ static int answer(int fd, uint32_t seq, char *reply, int *rlen)
 	static char buf[1 << 16];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
-	while (poll(&p, 1, 5000) > 0) {
+	while (poll(&p, 1, 2000) > 0) {
 		int n = (int)recv(fd, buf, sizeof(buf), 0);
 		struct nlmsghdr *h;
 
@@ -379,8 +379,13 @@ int main(int argc, char **argv)
 			perror("nlfuzz: send");
 			return 2;
 		}
+		if (i % 10000 == 0)
+			fprintf(stderr, "nlfuzz: %ld sent, %ld unanswered\n", i, noanswer);
 		err = answer(fd, seq, NULL, NULL);
 		if (err == -1) {
+			if (noanswer < 10)
+				fprintf(stderr, "nlfuzz: no answer to cmd %u (%d bytes, flags %#x)\n",
+					g->cmd, m.len, h->nlmsg_flags);
 			noanswer++;
 			continue;
 		}
