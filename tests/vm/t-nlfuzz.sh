@@ -41,8 +41,7 @@ detach_all() {
 ) > /dev/null 2>&1 & churn=$!
 
 t0=$(date +%s)
-d0 $F -n "$N" -s 1 vif3.0 up0 lo vif5.0 > /tmp/fuzz.root 2>&1; rc=$?
-cat /tmp/fuzz.root
+d0 $F -n "$N" -s 1 vif3.0 up0 lo vif5.0 2>&1 | tee /tmp/fuzz.root; rc=${PIPESTATUS[0]}
 if [ $rc -eq 0 ]; then pass "nlfuzz-root ($N messages, $(( $(date +%s) - t0 )) s)"
 else fail nlfuzz-root "exit $rc: $(tail -n 2 /tmp/fuzz.root)"; fi
 kill $churn; wait $churn 2>/dev/null; churn=
@@ -57,8 +56,7 @@ g ping -c 2 -q 10.9.0.2 > /dev/null 2>&1 && pass route-after-fuzz || fail route-
 netsvcctl attach acct vif3.0; netsvcctl attach police up0 rate=125000000
 before=$(shown)
 t0=$(date +%s)
-d0 $F -u -n "$NU" -s 2 vif3.0 up0 lo > /tmp/fuzz.nobody 2>&1; rc=$?
-cat /tmp/fuzz.nobody
+d0 $F -u -n "$NU" -s 2 vif3.0 up0 lo 2>&1 | tee /tmp/fuzz.nobody; rc=${PIPESTATUS[0]}
 if [ $rc -eq 0 ]; then pass "nlfuzz-nobody ($NU messages, all changes refused with EPERM, $(( $(date +%s) - t0 )) s)"
 else fail nlfuzz-nobody "exit $rc: $(tail -n 3 /tmp/fuzz.nobody)"; fi
 after=$(shown)
