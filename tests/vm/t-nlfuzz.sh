@@ -7,8 +7,9 @@
 set -u
 . "$TOP/tests/vm/lib.sh"
 # Arguments: messages as root, as nobody (tests/vm/run passes them).  The
-# defaults are what fits the suite; 100000 50000 is the long run (it hit the
-# 600 s limit on Debian's kernel on 2026-12-03, cause not found yet).
+# defaults fit the suite (192 s on Debian's kernel); 100000 50000 is the long
+# run.  As root each request waits behind the racing attach/detach: 10,000
+# took 111 s (5,000 as nobody: 2 s), so 100,000 needs --timeout 1500.
 N=${1:-10000} NU=${2:-5000}
 churn= ping_pid=
 trap '[ -n "$churn" ] && kill $churn 2>/dev/null; [ -n "$ping_pid" ] && kill $ping_pid 2>/dev/null; topo_down' EXIT
