@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # guests: 0
+# suite: when named: dpkg -i (the DKMS build in an emulated Dom0) did not finish in 7 min on a loaded machine, not yet seen passing
 # The Debian packages (make deb) on the emulated Xen host: dpkg -i builds the
 # modules with DKMS against Dom0's kernel headers, the hotplug script of the
 # package attaches what netsvc.conf says to two new guests, and dpkg -r / -P
