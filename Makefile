@@ -82,7 +82,7 @@ install: all install-files
 
 install-files:
 	install -d $(MODDIR)
-	install -m 644 kmod/netsvc.ko $(wildcard services/*/netsvc_*.ko) $(MODDIR)/
+	install -m 644 kmod/netsvc.ko $(wildcard services/*/netsvc_*.ko services/*/*/netsvc_*.ko) $(MODDIR)/
 	$(DEPMOD) $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
 	install -D -m 755 tools/netsvcctl/netsvcctl $(DESTDIR)$(PREFIX)/sbin/netsvcctl
 	install -D -m 644 tools/netsvcctl/netsvcctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/netsvcctl.8

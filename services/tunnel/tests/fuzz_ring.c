@@ -14,7 +14,7 @@
  * frame arrives intact and in order.
  */
 #include <stdlib.h>
-#include "../ring.h"
+#include "../shared/ring.h"
 
 /* more than the frames a ring can hold (8 KiB / 8 B) */
 #define LENS_MASK 2047u

@@ -18,7 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "../ring.h"
+#include "../shared/ring.h"
 
 static int t_passed, t_failed;
 
