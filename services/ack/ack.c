@@ -192,7 +192,8 @@ static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, boo
 		*opt++ = htonl(a->tsval);
 		*opt = htonl(a->tsecr);
 	}
-	if (len && ack_core_copy_kept(a->flow, seq, skb_put(skb, len), len) != len) {
+	if (len && ack_core_copy_kept(a->flow, to_guest ? ACK_TO_GUEST : ACK_FROM_GUEST, seq,
+				      skb_put(skb, len), len) != len) {
 		kfree_skb(skb);
 		return NULL;
 	}
@@ -667,15 +668,15 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	return netsvc_stats_put(st, "flows", s.flows) ?:
 	       netsvc_stats_put(st, "flows_created", s.flows_created) ?:
 	       netsvc_stats_put(st, "flows_untracked", s.flows_untracked) ?:
-	       netsvc_stats_put(st, "local_acks", s.local_acks) ?:
-	       netsvc_stats_put(st, "kept_bytes", s.kept_bytes) ?:
-	       netsvc_stats_put(st, "kept_peak", s.kept_peak) ?:
-	       netsvc_stats_put(st, "rexmit_fast", s.rexmit_fast) ?:
-	       netsvc_stats_put(st, "rexmit_rto", s.rexmit_rto) ?:
-	       netsvc_stats_put(st, "acks_consumed", s.acks_consumed) ?:
-	       netsvc_stats_put(st, "acks_rewritten", s.acks_rewritten) ?:
-	       netsvc_stats_put(st, "reordered", s.reordered) ?:
-	       netsvc_stats_put(st, "fallbacks", s.fallbacks) ?:
+	       netsvc_stats_put(st, "local_acks", s.tx.local_acks) ?:
+	       netsvc_stats_put(st, "kept_bytes", s.tx.kept_bytes) ?:
+	       netsvc_stats_put(st, "kept_peak", s.tx.kept_peak) ?:
+	       netsvc_stats_put(st, "rexmit_fast", s.tx.rexmit_fast) ?:
+	       netsvc_stats_put(st, "rexmit_rto", s.tx.rexmit_rto) ?:
+	       netsvc_stats_put(st, "acks_consumed", s.tx.acks_consumed) ?:
+	       netsvc_stats_put(st, "acks_rewritten", s.tx.acks_rewritten) ?:
+	       netsvc_stats_put(st, "reordered", s.tx.reordered) ?:
+	       netsvc_stats_put(st, "fallbacks", s.tx.fallbacks) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:
 	       netsvc_stats_put(st, "alloc_failures", s.alloc_failures) ?:
 	       netsvc_stats_put(st, "build_failures", bf) ?:

@@ -7,7 +7,7 @@
  * original packet and builds the packets described by the actions the core
  * emits through env->emit.
  *
- * Sequence space, for one flow (guest -> WAN data direction):
+ * Sequence space, for one data direction of a flow (here guest -> WAN, tx):
  *
  *     una            nxt            edge
  *      |--- kept -----|-- promised --|
@@ -146,8 +146,8 @@ enum ack_action_type {
 	ACK_ACT_ACK_TO_GUEST,
 	/*
 	 * guest -> remote: a retransmission of len kept bytes from seq; fetch
-	 * them with ack_core_copy_kept(a->flow, a->seq, buf, a->len) while
-	 * still in the callback.  ack/window/timestamps are the guest's latest.
+	 * them with ack_core_copy_kept(a->flow, ACK_FROM_GUEST, a->seq, buf,
+	 * a->len) while still in the callback.  ack/window/timestamps are the guest's latest.
 	 */
 	ACK_ACT_XMIT_TO_WAN,
 	/*
@@ -155,6 +155,13 @@ enum ack_action_type {
 	 * one guest -> remote with wan_seq/wan_ack.  The flow is freed after.
 	 */
 	ACK_ACT_RESET_BOTH,
+	/* guest -> remote: seq, ack, window, flags (ACK), timestamps (rx) */
+	ACK_ACT_ACK_TO_WAN,
+	/*
+	 * remote -> guest: a retransmission of len kept bytes from seq (rx);
+	 * fetch them with ack_core_copy_kept(a->flow, ACK_TO_GUEST, ...).
+	 */
+	ACK_ACT_XMIT_TO_GUEST,
 };
 
 struct ack_action {
@@ -210,20 +217,25 @@ struct ack_config {
 	u32 hash_seed;		/* random, against hash flooding */
 };
 
+/* Counters of one data direction (tx: guest -> WAN, rx: WAN -> guest). */
+struct ack_dir_stats {
+	u64 local_acks;		/* ACKs built by the core for the sender */
+	u64 kept_bytes, kept_peak;
+	u64 rexmit_fast;	/* segments retransmitted on dupacks / SACK */
+	u64 rexmit_rto;		/* segments retransmitted on RTO */
+	u64 acks_consumed;	/* receiver ACKs dropped: the sender had them */
+	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
+	u64 reordered;		/* sender segments held: an earlier one was late */
+	u64 fallbacks;		/* flows handed back to end-to-end */
+};
+
 struct ack_stats {
 	u64 flows;		/* tracked now */
 	u64 flows_created;
 	u64 flows_untracked;	/* handshakes not tracked: table full, no memory */
-	u64 local_acks;		/* ACKs built by the core and sent to the guest */
-	u64 kept_bytes, kept_peak;
-	u64 rexmit_fast;	/* segments retransmitted on dupacks / SACK */
-	u64 rexmit_rto;		/* segments retransmitted on RTO */
-	u64 acks_consumed;	/* receiver ACKs dropped: guest had them */
-	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
-	u64 reordered;		/* guest segments held: an earlier one was late */
-	u64 fallbacks;		/* flows handed back to end-to-end */
 	u64 resets;		/* flows reset after retry_limit RTOs */
 	u64 alloc_failures;
+	struct ack_dir_stats tx, rx;
 };
 
 struct ack_core;
@@ -255,12 +267,16 @@ u64 ack_core_kept_total(const struct ack_core *c);
 
 void ack_core_stats(const struct ack_core *c, struct ack_stats *st);
 
-/* Copy up to @len kept bytes from @seq; returns how many were copied. */
-u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len);
+/*
+ * Copy up to @len kept bytes from @seq of the data travelling in @dir (enum
+ * ack_dir: ACK_FROM_GUEST for what the guest sent); returns how many.
+ */
+u32 ack_core_copy_kept(const struct ack_flow *f, u8 dir, u32 seq, void *dst,
+		       u32 len);
 /* The flow of @key, or NULL; valid until the next call into the core. */
 const struct ack_flow *ack_core_lookup(struct ack_core *c,
 				       const struct ack_key *key);
-/* The flow's kept range [*una, *nxt). */
-void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt);
+/* The flow's kept range [*una, *nxt) in @dir. */
+void ack_core_flow_range(const struct ack_flow *f, u8 dir, u32 *una, u32 *nxt);
 
 #endif /* _NETSVC_ACK_CORE_H */

@@ -109,19 +109,30 @@ struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k)
 	return NULL;
 }
 
-/* Re-sum the flow's kept and committed bytes into the core's totals. */
-void ack_account(struct ack_core *c, struct ack_flow *f)
+/* Re-sum a half's kept and committed bytes into the core's totals. */
+void ack_account(struct ack_core *c, struct ack_half *h)
 {
-	u32 top = f->nxt;
+	struct ack_dir_stats *st = hstats(c, h);
+	u32 top = h->nxt;
 
-	if (!(f->flags & F_FALLBACK) && seq_after(f->edge, top))
-		top = f->edge;
-	c->kept = c->kept - f->kept + (f->nxt - f->una);
-	c->committed = c->committed - f->committed + (top - f->una);
-	f->kept = f->nxt - f->una;
-	f->committed = top - f->una;
-	if (c->kept > c->st.kept_peak)
-		c->st.kept_peak = c->kept;
+	if (!(h->flags & H_FALLBACK) && seq_after(h->edge, top))
+		top = h->edge;
+	c->kept = c->kept - h->kept + (h->nxt - h->una);
+	c->dkept[h->dir] = c->dkept[h->dir] - h->kept + (h->nxt - h->una);
+	c->committed = c->committed - h->committed + (top - h->una);
+	h->kept = h->nxt - h->una;
+	h->committed = top - h->una;
+	if (c->dkept[h->dir] > st->kept_peak)
+		st->kept_peak = c->dkept[h->dir];
+}
+
+static void free_half(struct ack_core *c, struct ack_half *h)
+{
+	ack_release(c, h, h->nxt - h->una);
+	ack_drop_held(c, h);
+	h->una = h->nxt;
+	h->flags |= H_FALLBACK;
+	ack_account(c, h);
 }
 
 void ack_free_flow(struct ack_core *c, struct ack_flow *f)
@@ -137,13 +148,19 @@ void ack_free_flow(struct ack_core *c, struct ack_flow *f)
 		c->flows = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	ack_release(c, f, f->nxt - f->una);
-	ack_drop_held(c, f);
-	f->una = f->nxt;
-	f->flags |= F_FALLBACK;
-	ack_account(c, f);
+	free_half(c, &f->tx);
+	free_half(c, &f->rx);
 	c->st.flows--;
 	ack_free(c, f);
+}
+
+static void init_half(struct ack_core *c, struct ack_half *h, u8 dir,
+		      bool enabled)
+{
+	h->dir = dir;
+	h->rto = c->cfg.rto_init_ns;
+	if (!enabled)
+		h->flags |= H_FALLBACK;
 }
 
 struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
@@ -164,7 +181,8 @@ struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->g_wsopt = f->r_wsopt = WS_NONE;
-	f->rto = c->cfg.rto_init_ns;
+	init_half(c, &f->tx, ACK_FROM_GUEST, true);
+	init_half(c, &f->rx, ACK_TO_GUEST, false);
 	f->last_active = now;
 	b = key_hash(c, k) & c->mask;
 	f->hnext = c->table[b];
@@ -184,10 +202,12 @@ const struct ack_flow *ack_core_lookup(struct ack_core *c,
 	return ack_lookup(c, key);
 }
 
-void ack_core_flow_range(const struct ack_flow *f, u32 *una, u32 *nxt)
+void ack_core_flow_range(const struct ack_flow *f, u8 dir, u32 *una, u32 *nxt)
 {
-	*una = f->una;
-	*nxt = f->nxt;
+	const struct ack_half *h = dir == ACK_FROM_GUEST ? &f->tx : &f->rx;
+
+	*una = h->una;
+	*nxt = h->nxt;
 }
 
 /* ---- lifetime ---- */
@@ -244,7 +264,8 @@ void ack_core_drain(struct ack_core *c)
 	c->draining = true;
 	for (f = c->flows; f; f = n) {
 		n = f->next;
-		ack_fallback(c, f, false);
+		ack_fallback(c, &f->tx, false);
+		ack_fallback(c, &f->rx, false);
 		ack_maybe_finish(c, f);
 	}
 }
@@ -257,5 +278,6 @@ u64 ack_core_kept_total(const struct ack_core *c)
 void ack_core_stats(const struct ack_core *c, struct ack_stats *st)
 {
 	*st = c->st;
-	st->kept_bytes = c->kept;
+	st->tx.kept_bytes = c->dkept[ACK_FROM_GUEST];
+	st->rx.kept_bytes = c->dkept[ACK_TO_GUEST];
 }

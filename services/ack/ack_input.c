@@ -10,52 +10,52 @@
 
 /* ---- SACK scoreboard ---- */
 
-static void sack_prune(struct ack_flow *f)
+static void sack_prune(struct ack_half *h)
 {
 	u32 i, j = 0;
 
-	for (i = 0; i < f->nsacked; i++) {
-		struct ack_sack b = f->sacked[i];
+	for (i = 0; i < h->nsacked; i++) {
+		struct ack_sack b = h->sacked[i];
 
-		if (!seq_after(b.end, f->una))
+		if (!seq_after(b.end, h->una))
 			continue;
-		if (seq_before(b.start, f->una))
-			b.start = f->una;
-		f->sacked[j++] = b;
+		if (seq_before(b.start, h->una))
+			b.start = h->una;
+		h->sacked[j++] = b;
 	}
-	f->nsacked = j;
+	h->nsacked = j;
 }
 
-static void sack_add(struct ack_flow *f, u32 start, u32 end)
+static void sack_add(struct ack_half *h, u32 start, u32 end)
 {
 	struct ack_sack t[MAX_SACKED + 1];
 	u32 n = 0, i, j;
 
 	/* Only what we keep and the receiver has not acked is interesting. */
-	if (seq_before(start, f->una))
-		start = f->una;
-	if (seq_after(end, f->nxt))
-		end = f->nxt;
+	if (seq_before(start, h->una))
+		start = h->una;
+	if (seq_after(end, h->nxt))
+		end = h->nxt;
 	if (!seq_after(end, start))
 		return;
-	for (i = 0; i < f->nsacked; i++)
-		t[n++] = f->sacked[i];
+	for (i = 0; i < h->nsacked; i++)
+		t[n++] = h->sacked[i];
 	t[n++] = (struct ack_sack){ start, end };
 	for (i = 1; i < n; i++)	/* insertion sort by offset from una */
-		for (j = i; j > 0 && t[j].start - f->una < t[j - 1].start - f->una; j--) {
+		for (j = i; j > 0 && t[j].start - h->una < t[j - 1].start - h->una; j--) {
 			struct ack_sack x = t[j];
 
 			t[j] = t[j - 1];
 			t[j - 1] = x;
 		}
-	f->nsacked = 0;
+	h->nsacked = 0;
 	for (i = 0; i < n; i++) {
-		struct ack_sack *last = f->nsacked ? &f->sacked[f->nsacked - 1] : NULL;
+		struct ack_sack *last = h->nsacked ? &h->sacked[h->nsacked - 1] : NULL;
 
 		if (last && !seq_after(t[i].start, last->end)) {
 			last->end = seq_max(last->end, t[i].end);
-		} else if (f->nsacked < MAX_SACKED) {
-			f->sacked[f->nsacked++] = t[i];
+		} else if (h->nsacked < MAX_SACKED) {
+			h->sacked[h->nsacked++] = t[i];
 		}
 	}
 }
@@ -70,30 +70,51 @@ static void get_ip(struct ack_ip *ip, const struct ack_seg *s)
 
 /* ---- state changes ---- */
 
-void ack_fallback(struct ack_core *c, struct ack_flow *f, bool count)
+void ack_fallback(struct ack_core *c, struct ack_half *h, bool count)
 {
-	if (f->flags & F_FALLBACK)
+	if (h->flags & H_FALLBACK)
 		return;
-	f->flags |= F_FALLBACK;
-	f->edge = f->nxt;
-	ack_drop_held(c, f);	/* never acknowledged: the guest still has them */
-	ack_account(c, f);
+	h->flags |= H_FALLBACK;
+	h->edge = h->nxt;
+	ack_drop_held(c, h);	/* never acknowledged: the sender still has them */
+	ack_account(c, h);
 	if (count)
-		c->st.fallbacks++;
+		hstats(c, h)->fallbacks++;
+}
+
+/* Handed back (or never taken: dir) with nothing kept: segments pass as they are. */
+static bool inert(const struct ack_half *h)
+{
+	return (h->flags & H_FALLBACK) && h->una == h->nxt;
+}
+
+/* Nothing left for the core to do in this direction. */
+static bool half_done(const struct ack_half *h)
+{
+	if (h->una != h->nxt)
+		return false;
+	return (h->flags & H_FALLBACK) ||
+	       ((h->flags & H_FIN) && (h->flags & H_RWIN) &&
+		seq_after(h->r_ack, h->fin_seq));
 }
 
 /* Forget a flow once it has nothing left for the core to do. */
 bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f)
 {
-	if (f->una != f->nxt)
-		return false;
-	if ((f->flags & F_FALLBACK) ||
-	    ((f->flags & F_GFIN) && (f->flags & F_RWIN) &&
-	     seq_after(f->r_ack, f->fin_seq))) {
+	if (half_done(&f->tx) && half_done(&f->rx)) {
 		ack_free_flow(c, f);
 		return true;
 	}
 	return false;
+}
+
+static void start_half(struct ack_core *c, struct ack_half *h, u32 isn,
+		       u32 mss)
+{
+	h->mss = mss;
+	h->cwnd = c->cfg.init_cwnd * mss;
+	h->ssthresh = ~0u;
+	h->una = h->nxt = h->edge = h->adv_edge = isn + 1;
 }
 
 static void maybe_establish(struct ack_core *c, struct ack_flow *f)
@@ -103,13 +124,15 @@ static void maybe_establish(struct ack_core *c, struct ack_flow *f)
 	if ((f->flags & (F_GSYN | F_RSYN | F_EST)) != (F_GSYN | F_RSYN))
 		return;
 	f->flags |= F_EST;
-	if (f->g_wsopt != WS_NONE && f->r_wsopt != WS_NONE)
-		f->r_ws = f->r_wsopt > 14 ? 14 : f->r_wsopt;
+	if (f->g_wsopt != WS_NONE && f->r_wsopt != WS_NONE) {
+		f->tx.ws = f->r_wsopt > 14 ? 14 : f->r_wsopt;
+		f->rx.ws = f->g_wsopt > 14 ? 14 : f->g_wsopt;
+	}
 	if (f->g_sack && f->r_sack)
 		f->flags |= F_SACK;
 	if (f->g_ts && f->r_ts)
 		f->flags |= F_TS;
-	/* what the receiver accepts, within what the guest's own link carries */
+	/* what each end accepts, within what the other's link carries */
 	mss = f->r_mss ? f->r_mss : DEFAULT_MSS;
 	if (f->g_mss && f->g_mss < mss)
 		mss = f->g_mss;
@@ -117,10 +140,8 @@ static void maybe_establish(struct ack_core *c, struct ack_flow *f)
 		mss = 64 + TS_OPT_LEN;	/* a silly MSS option must not stall us */
 	if (f->flags & F_TS)
 		mss -= TS_OPT_LEN;
-	f->mss = mss;
-	f->cwnd = c->cfg.init_cwnd * f->mss;
-	f->ssthresh = ~0u;
-	f->una = f->nxt = f->edge = f->adv_edge = f->g_isn + 1;
+	start_half(c, &f->tx, f->g_isn, mss);
+	start_half(c, &f->rx, f->r_isn, mss);
 }
 
 static bool port_ok(const struct ack_core *c, u16 dport)
@@ -131,22 +152,24 @@ static bool port_ok(const struct ack_core *c, u16 dport)
 static void learn_guest_syn(struct ack_flow *f, const struct ack_seg *s, u64 now)
 {
 	f->g_isn = s->seq;
-	f->g_hi = s->seq + 1;
-	f->una = f->nxt = f->edge = f->adv_edge = s->seq + 1;
+	f->tx.hi = s->seq + 1;
+	f->tx.una = f->tx.nxt = f->tx.edge = f->tx.adv_edge = s->seq + 1;
 	f->g_mss = s->has_mss ? s->mss : 0;
 	f->g_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->g_sack = s->sack_ok;
 	f->g_ts = s->has_ts;
 	get_ip(&f->g_ip, s);
-	f->flags |= F_GSYN | F_RTT;
-	f->rtt_seq = s->seq + 1;
-	f->rtt_time = now;
+	f->flags |= F_GSYN;
+	f->tx.flags |= H_RTT;
+	f->tx.rtt_seq = s->seq + 1;
+	f->tx.rtt_time = now;
 }
 
 static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 {
 	f->r_isn = s->seq;
-	f->r_nxt = s->seq + 1;
+	f->rx.hi = s->seq + 1;
+	f->rx.una = f->rx.nxt = f->rx.edge = f->rx.adv_edge = s->seq + 1;
 	f->r_mss = s->has_mss ? s->mss : 0;
 	f->r_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->r_sack = s->sack_ok;
@@ -159,194 +182,342 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 
 /* The receiver acknowledged or reported something about kept data. */
 static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
-			    const struct ack_seg *s, u64 now)
+			    struct ack_half *h, const struct ack_seg *s, u64 now)
 {
 	bool pure = !s->len && !(s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST));
 	bool dup = false, newack = false;
 	u32 ra = s->ack, i;
 
 	/* (also the handshake's: rtt_seq == una until data flows) */
-	if ((f->flags & F_RTT) && !seq_before(ra, f->rtt_seq) && now >= f->rtt_time) {
-		ack_rtt_sample(c, f, now - f->rtt_time);
-		f->flags &= ~F_RTT;
+	if ((h->flags & H_RTT) && !seq_before(ra, h->rtt_seq) && now >= h->rtt_time) {
+		ack_rtt_sample(c, h, now - h->rtt_time);
+		h->flags &= ~H_RTT;
 	}
-	if (seq_after(ra, f->una)) {
-		u32 top = seq_min(ra, f->nxt), acked = top - f->una;
+	if (seq_after(ra, h->una)) {
+		u32 top = seq_min(ra, h->nxt), acked = top - h->una;
 
 		newack = true;
-		ack_release(c, f, acked);
-		f->una = top;
-		f->retries = 0;
-		f->backoff = 0;
-		f->dupacks = 0;
-		sack_prune(f);
+		ack_release(c, h, acked);
+		h->una = top;
+		h->retries = 0;
+		h->backoff = 0;
+		h->dupacks = 0;
+		sack_prune(h);
 		/* no growth in fast recovery; slow start again after an RTO */
 		if (c->cfg.cc == ACK_CC_RENO && acked &&
-		    (!(f->flags & F_RECOVERY) || (f->flags & F_LOSS))) {
-			u32 inc = umin(acked, f->mss);
+		    (!(h->flags & H_RECOVERY) || (h->flags & H_LOSS))) {
+			u32 inc = umin(acked, h->mss);
 
-			if (f->cwnd >= f->ssthresh)	/* about 1 MSS per RTT */
-				inc = inc * f->mss / f->cwnd ? inc * f->mss / f->cwnd : 1;
-			f->cwnd += inc;
-			if (f->cwnd > (1u << 30))
-				f->cwnd = 1u << 30;
+			if (h->cwnd >= h->ssthresh)	/* about 1 MSS per RTT */
+				inc = inc * h->mss / h->cwnd ? inc * h->mss / h->cwnd : 1;
+			h->cwnd += inc;
+			if (h->cwnd > (1u << 30))
+				h->cwnd = 1u << 30;
 		}
-		f->rto_at = f->una == f->nxt ? 0 : now + ack_rto_timeout(c, f);
-		ack_account(c, f);
-	} else if (ra == f->una && pure && f->una != f->nxt &&
-		   (s->window == f->r_win_raw || ((f->flags & F_SACK) && s->nsack))) {
+		h->rto_at = h->una == h->nxt ? 0 : now + ack_rto_timeout(c, h);
+		ack_account(c, h);
+	} else if (ra == h->una && pure && h->una != h->nxt &&
+		   (s->window == h->r_win_raw || ((f->flags & F_SACK) && s->nsack))) {
 		/* RFC 5681 wants the window unchanged; a SACK block is proof enough */
 		dup = true;
-		f->dupacks++;
+		h->dupacks++;
 	}
 	if (f->flags & F_SACK)
 		for (i = 0; i < s->nsack && i < ACK_MAX_SACK; i++)
-			sack_add(f, s->sack[i].start, s->sack[i].end);
-	if (!(f->flags & F_RWIN) || !seq_before(ra, f->r_ack)) {
-		f->r_ack = ra;
-		f->r_wnd = (u32)s->window << f->r_ws;
-		f->flags |= F_RWIN;
+			sack_add(h, s->sack[i].start, s->sack[i].end);
+	if (!(h->flags & H_RWIN) || !seq_before(ra, h->r_ack)) {
+		h->r_ack = ra;
+		h->r_wnd = (u32)s->window << h->ws;
+		h->flags |= H_RWIN;
 	}
-	f->r_win_raw = s->window;
+	h->r_win_raw = s->window;
 	/*
 	 * A receiver that answers with a zero window is reachable, just not
 	 * reading: persist like a TCP sender, without counting toward reset.
 	 */
-	if (!f->r_wnd && ra == f->una)
-		f->retries = 0;
+	if (!h->r_wnd && ra == h->una)
+		h->retries = 0;
 
-	if (f->flags & F_RECOVERY) {
-		if (!seq_before(f->una, f->recover)) {
-			if (c->cfg.cc == ACK_CC_RENO && !(f->flags & F_LOSS))
-				f->cwnd = f->ssthresh;
-			f->flags &= ~(F_RECOVERY | F_LOSS);
+	if (h->flags & H_RECOVERY) {
+		if (!seq_before(h->una, h->recover)) {
+			if (c->cfg.cc == ACK_CC_RENO && !(h->flags & H_LOSS))
+				h->cwnd = h->ssthresh;
+			h->flags &= ~(H_RECOVERY | H_LOSS);
 		} else if (newack || dup) {
 			/* a partial ACK (force) or a dupack with SACK news */
-			ack_rexmit(c, f, ack_burst(c, f), newack, (f->flags & F_LOSS) != 0);
+			ack_rexmit(c, f, h, ack_burst(c, h), newack, (h->flags & H_LOSS) != 0);
 		}
-	} else if (dup && f->dupacks == c->cfg.dupthresh) {
-		u32 flight = f->nxt - f->una;
+	} else if (dup && h->dupacks == c->cfg.dupthresh) {
+		u32 flight = h->nxt - h->una;
 
 		if (c->cfg.cc == ACK_CC_RENO) {
-			f->ssthresh = flight / 2 > 2u * f->mss ? flight / 2 : 2u * f->mss;
-			f->cwnd = f->ssthresh;
+			h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
+			h->cwnd = h->ssthresh;
 		}
-		f->flags |= F_RECOVERY;
-		f->recover = f->nxt;
-		f->retx_hi = f->una;
-		ack_rexmit(c, f, ack_burst(c, f), true, false);
-		f->rto_at = now + ack_rto_timeout(c, f);
+		h->flags |= H_RECOVERY;
+		h->recover = h->nxt;
+		h->retx_hi = h->una;
+		ack_rexmit(c, f, h, ack_burst(c, h), true, false);
+		h->rto_at = now + ack_rto_timeout(c, h);
 	}
 }
 
-static bool sack_confuses(const struct ack_flow *f, const struct ack_seg *s)
+static bool sack_confuses(const struct ack_half *h, const struct ack_seg *s)
 {
 	u32 i;
 
 	for (i = 0; i < s->nsack && i < ACK_MAX_SACK; i++)
-		if (!seq_after(s->sack[i].start, f->nxt) ||
+		if (!seq_after(s->sack[i].start, h->nxt) ||
 		    seq_before(s->sack[i].start, s->ack))
 			return true;
 	return false;
 }
 
-static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
-				 const struct ack_seg *s, u64 now,
-				 struct ack_rewrite *rw)
+static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
 {
-	/* ECN echoes and urgent data are news for the guest: never consumed */
+	return h == &f->tx ? &f->rx : &f->tx;
+}
+
+/*
+ * A segment from @h's receiver (an ACK, maybe with data of the other
+ * direction): free kept data, drive recovery, and decide whether the sender
+ * may see it as it is.  *news: false if the segment was not ours to judge.
+ */
+static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
+				     struct ack_half *h, const struct ack_seg *s,
+				     u64 now, struct ack_rewrite *rw,
+				     bool *freed, bool *news)
+{
+	/* ECN echoes and urgent data are news for the sender: never consumed */
 	bool pure = !s->len && !(s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST |
 					     ACK_TCP_URG | ACK_TCP_ECE));
+	struct ack_dir_stats *st = hstats(c, h);
 	enum ack_verdict v = ACK_PASS;
-	u32 ra = s->ack, end;
-	bool freed;
+	u32 ra = s->ack;
 
-	get_ip(&f->r_ip, s);
-	if (s->has_ts && (!(f->flags & F_RTS) || !seq_before(s->tsval, f->r_tsval))) {
-		f->r_tsval = s->tsval;
-		f->flags |= F_RTS;
-	}
-	end = s->seq + s->len + ((s->flags & ACK_TCP_FIN) ? 1 : 0);
-	if ((f->flags & F_RSYN) && seq_after(end, f->r_nxt))
-		f->r_nxt = end;
-
-	if (s->flags & ACK_TCP_SYN) {
-		if ((s->flags & ACK_TCP_ACK) && (f->flags & F_GSYN) &&
-		    !(f->flags & F_RSYN) && ra == f->g_isn + 1) {
-			learn_remote_syn(f, s);
-			maybe_establish(c, f);
-			if ((f->flags & F_RTT) && now >= f->rtt_time) {
-				ack_rtt_sample(c, f, now - f->rtt_time);
-				f->flags &= ~F_RTT;
-			}
-			f->r_ack = ra;
-			f->r_wnd = s->window;	/* never scaled in a SYN */
-			f->r_win_raw = s->window;
-			f->flags |= F_RWIN;
+	*freed = *news = false;
+	if (inert(h)) {
+		/* only the receiver's window, for what is sent in its name */
+		if (!(h->flags & H_RWIN) || !seq_before(ra, h->r_ack)) {
+			h->r_ack = ra;
+			h->r_wnd = (u32)s->window << h->ws;
+			h->flags |= H_RWIN;
 		}
+		h->r_win_raw = s->window;
 		return ACK_PASS;
 	}
-	if (!(f->flags & F_EST) || !(s->flags & ACK_TCP_ACK))
+	/* Acking what the sender never sent: not ours to judge. */
+	if (seq_after(ra, h->hi))
 		return ACK_PASS;
-	/* Acking what the guest never sent: not ours to judge. */
-	if (seq_after(ra, f->g_hi))
-		return ACK_PASS;
+	*news = true;
+	*freed = seq_after(ra, h->una) && h->una != h->nxt;
+	on_receiver_ack(c, f, h, s, now);
 
-	freed = seq_after(ra, f->una) && f->una != f->nxt;
-	on_receiver_ack(c, f, s, now);
-
-	if (f->flags & F_GIVEN) {
-		if (pure && !seq_after(ra, f->nxt) &&
-		    !(ra == f->nxt && seq_after(f->g_hi, f->nxt))) {
-			/* The guest already has this ACK (or will get ours). */
-			c->st.acks_consumed++;
+	if (h->flags & H_GIVEN) {
+		if (pure && !seq_after(ra, h->nxt) &&
+		    !(ra == h->nxt && seq_after(h->hi, h->nxt))) {
+			/* The sender already has this ACK (or will get ours). */
+			st->acks_consumed++;
 			v = ACK_DROP;
-		} else if (seq_before(ra, f->nxt)) {
-			rw->ack = f->nxt;
-			rw->window = ack_guest_view_window(f);
+		} else if (seq_before(ra, h->nxt)) {
+			rw->ack = h->nxt;
+			rw->window = ack_sender_view_window(h);
 			rw->strip_sack = s->nsack > 0;
-			c->st.acks_rewritten++;
+			st->acks_rewritten++;
 			v = ACK_REWRITE;
-		} else if (s->nsack && sack_confuses(f, s)) {
+		} else if (s->nsack && sack_confuses(h, s)) {
 			rw->ack = ra;
 			rw->window = s->window;
 			rw->strip_sack = true;
-			c->st.acks_rewritten++;
+			st->acks_rewritten++;
 			v = ACK_REWRITE;
 		}
-	}
-
-	if (ack_maybe_finish(c, f))
-		return v;
-	ack_maybe_window_update(c, f);
-	if (freed && c->vif_tight) {
-		struct ack_flow *o;
-
-		c->vif_tight = false;
-		for (o = c->flows; o; o = o->next)
-			if (o != f)
-				ack_maybe_window_update(c, o);
 	}
 	return v;
 }
 
-/* Can [nxt, end) be kept within the budgets? */
-static bool fits(struct ack_core *c, struct ack_flow *f, u32 end)
+/*
+ * After a receiver's segment: forget the flow if it is done (true), else
+ * reopen windows that the freed memory allows.
+ */
+static bool after_receiver_seg(struct ack_core *c, struct ack_flow *f,
+			       struct ack_half *h, bool freed)
 {
-	u32 top = seq_max(f->edge, f->nxt);
+	struct ack_flow *o;
 
-	if (end - f->una > c->cfg.flow_budget)
+	if (ack_maybe_finish(c, f))
+		return true;
+	ack_maybe_window_update(c, f, h);
+	if (freed && c->vif_tight) {
+		c->vif_tight = false;
+		ack_maybe_window_update(c, f, other(f, h));
+		for (o = c->flows; o; o = o->next)
+			if (o != f) {
+				ack_maybe_window_update(c, o, &o->tx);
+				ack_maybe_window_update(c, o, &o->rx);
+			}
+	}
+	return false;
+}
+
+/* Can [nxt, end) be kept within the budgets? */
+static bool fits(struct ack_core *c, struct ack_half *h, u32 end)
+{
+	u32 top = seq_max(h->edge, h->nxt);
+
+	if (end - h->una > c->cfg.flow_budget)
 		return false;
 	if (seq_after(end, top) && c->committed + (end - top) > c->cfg.vif_budget)
 		return false;
 	return true;
 }
 
-static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
-				   const struct ack_seg *s, u64 now)
+/*
+ * A segment from @h's sender: keep in-order data and acknowledge it at once.
+ * The flow may be freed.
+ */
+static void sender_seg(struct ack_core *c, struct ack_flow *f,
+		       struct ack_half *h, const struct ack_seg *s, u64 now)
 {
 	u32 end = s->seq + s->len, off;
 	bool early;
+
+	if (inert(h)) {
+		h->hi = seq_max(h->hi, end + ((s->flags & ACK_TCP_FIN) ? 1 : 0));
+		return;
+	}
+	/*
+	 * The FIN and whatever the sender sends with it or after nxt from then
+	 * on run end to end: not kept, not acknowledged locally.  Early
+	 * segments held so far are not needed any more.
+	 */
+	if (s->flags & ACK_TCP_FIN) {
+		ack_drop_held(c, h);
+		if (!(h->flags & H_FIN)) {
+			h->fin_seq = end;
+			h->flags |= H_FIN;
+		}
+		h->hi = seq_max(h->hi, end + 1);
+		ack_maybe_finish(c, f);
+		return;
+	}
+
+	if (!s->len) {
+		/* (a pure ACK may overtake data sent before it, within the window) */
+		if (seq_after(s->seq, seq_max(h->hi, h->edge))) {
+			ack_fallback(c, h, true);
+			ack_maybe_finish(c, f);
+		} else if (seq_before(s->seq, h->nxt) && (h->flags & H_GIVEN) &&
+			   !(h->flags & (H_FALLBACK | H_FIN))) {
+			/* a window probe: the receiver's answer will be consumed */
+			ack_send_local_ack(c, f, h);
+		}
+		return;
+	}
+
+	if (!seq_after(end, h->nxt)) {
+		/* Data we acknowledged already: our ACK was lost. */
+		if (h->flags & H_GIVEN)
+			ack_send_local_ack(c, f, h);
+		return;
+	}
+	if ((h->flags & H_FIN) && !seq_after(end, h->fin_seq))
+		return;	/* sent before the FIN: late, or resent */
+	early = seq_after(s->seq, h->nxt);
+	if ((h->flags & (H_FALLBACK | H_FIN)) || !fits(c, h, end) ||
+	    (early && ack_hold(c, h, s))) {
+		ack_fallback(c, h, true);
+		h->hi = seq_max(h->hi, end);
+		ack_maybe_finish(c, f);
+		return;
+	}
+	if (early) {
+		hstats(c, h)->reordered++;
+		h->hi = seq_max(h->hi, end);
+		return;
+	}
+	off = h->nxt - s->seq;
+	if (ack_keep(c, h, s, off, s->len - off)) {
+		ack_fallback(c, h, true);
+		h->hi = seq_max(h->hi, end);
+		ack_maybe_finish(c, f);
+		return;
+	}
+	h->nxt = end;
+	h->hi = seq_max(h->hi, end);
+	ack_merge_held(c, h);
+	if (s->has_ts)
+		h->ts_recent = s->tsval;
+	if (!(h->flags & H_RTT) && !(h->flags & H_RECOVERY)) {
+		h->rtt_seq = h->nxt;
+		h->rtt_time = now;
+		h->flags |= H_RTT;
+	}
+	if (!h->rto_at)
+		h->rto_at = now + ack_rto_timeout(c, h);
+	ack_account(c, h);
+	ack_send_local_ack(c, f, h);
+}
+
+/* WAN -> guest: the remote's ACKs for tx, its data for rx. */
+static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
+				 const struct ack_seg *s, u64 now,
+				 struct ack_rewrite *rw)
+{
+	enum ack_verdict v;
+	bool freed, news;
+	u32 ra = s->ack, end;
+
+	get_ip(&f->r_ip, s);
+	if (s->has_ts && (!(f->flags & F_RTS) || !seq_before(s->tsval, f->r_tsval))) {
+		f->r_tsval = s->tsval;
+		f->flags |= F_RTS;
+	}
+	if (s->flags & ACK_TCP_ACK) {
+		f->r_ack = ra;
+		f->r_win_raw = s->window;
+		if (s->has_ts)
+			f->r_tsecr = s->tsecr;
+	}
+	end = s->seq + s->len + ((s->flags & ACK_TCP_FIN) ? 1 : 0);
+	if ((f->flags & F_RSYN) && seq_after(end, f->rx.hi))
+		f->rx.hi = end;
+
+	if (s->flags & ACK_TCP_SYN) {
+		if ((s->flags & ACK_TCP_ACK) && (f->flags & F_GSYN) &&
+		    !(f->flags & F_RSYN) && ra == f->g_isn + 1) {
+			learn_remote_syn(f, s);
+			if (s->has_ts)
+				f->rx.ts_recent = s->tsval;
+			maybe_establish(c, f);
+			if ((f->tx.flags & H_RTT) && now >= f->tx.rtt_time) {
+				ack_rtt_sample(c, &f->tx, now - f->tx.rtt_time);
+				f->tx.flags &= ~H_RTT;
+			}
+			f->tx.r_ack = ra;
+			f->tx.r_wnd = s->window;	/* never scaled in a SYN */
+			f->tx.r_win_raw = s->window;
+			f->tx.flags |= H_RWIN;
+		}
+		return ACK_PASS;
+	}
+	if (!(f->flags & F_EST) || !(s->flags & ACK_TCP_ACK))
+		return ACK_PASS;
+
+	v = receiver_seg(c, f, &f->tx, s, now, rw, &freed, &news);
+	if (news && after_receiver_seg(c, f, &f->tx, freed))
+		return v;
+	sender_seg(c, f, &f->rx, s, now);
+	return v;
+}
+
+/* guest -> WAN: the guest's data for tx, its ACKs for rx. */
+static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
+				   const struct ack_seg *s, u64 now,
+				   struct ack_rewrite *rw)
+{
+	enum ack_verdict v = ACK_PASS;
+	bool freed, news;
 
 	get_ip(&f->g_ip, s);
 	if (s->flags & ACK_TCP_ACK) {
@@ -365,88 +536,27 @@ static enum ack_verdict from_guest(struct ack_core *c, struct ack_flow *f,
 		    !(f->flags & F_GSYN) && s->ack == f->r_isn + 1 && !s->len) {
 			learn_guest_syn(f, s, now);
 			if (s->has_ts)
-				f->g_ts_recent = s->tsval;
+				f->tx.ts_recent = s->tsval;
 			maybe_establish(c, f);
+			f->rx.r_ack = s->ack;
+			f->rx.r_wnd = s->window;	/* never scaled in a SYN */
+			f->rx.r_win_raw = s->window;
+			f->rx.flags |= H_RWIN;
 		} else if (f->flags & F_GSYN && s->seq == f->g_isn) {
-			f->flags &= ~F_RTT;	/* retransmitted: Karn */
+			f->tx.flags &= ~H_RTT;	/* retransmitted: Karn */
 		}
 		return ACK_PASS;
 	}
 	if (!(f->flags & F_EST))
 		return ACK_PASS;
 
-	/*
-	 * The FIN and whatever the guest sends with it or after nxt from then
-	 * on run end to end: not kept, not acknowledged locally.  Early
-	 * segments held so far are not needed any more.
-	 */
-	if (s->flags & ACK_TCP_FIN) {
-		ack_drop_held(c, f);
-		if (!(f->flags & F_GFIN)) {
-			f->fin_seq = end;
-			f->flags |= F_GFIN;
-		}
-		f->g_hi = seq_max(f->g_hi, end + 1);
-		ack_maybe_finish(c, f);
-		return ACK_PASS;
+	if (s->flags & ACK_TCP_ACK) {
+		v = receiver_seg(c, f, &f->rx, s, now, rw, &freed, &news);
+		if (news && after_receiver_seg(c, f, &f->rx, freed))
+			return v;
 	}
-
-	if (!s->len) {
-		/* (a pure ACK may overtake data sent before it, within the window) */
-		if (seq_after(s->seq, seq_max(f->g_hi, f->edge))) {
-			ack_fallback(c, f, true);
-			ack_maybe_finish(c, f);
-		} else if (seq_before(s->seq, f->nxt) && (f->flags & F_GIVEN) &&
-			   !(f->flags & (F_FALLBACK | F_GFIN))) {
-			/* a window probe: the receiver's answer will be consumed */
-			ack_send_local_ack(c, f);
-		}
-		return ACK_PASS;
-	}
-
-	if (!seq_after(end, f->nxt)) {
-		/* Data we acknowledged already: our ACK was lost. */
-		if (f->flags & F_GIVEN)
-			ack_send_local_ack(c, f);
-		return ACK_PASS;
-	}
-	if ((f->flags & F_GFIN) && !seq_after(end, f->fin_seq))
-		return ACK_PASS;	/* sent before the FIN: late, or resent */
-	early = seq_after(s->seq, f->nxt);
-	if ((f->flags & (F_FALLBACK | F_GFIN)) || !fits(c, f, end) ||
-	    (early && ack_hold(c, f, s))) {
-		ack_fallback(c, f, true);
-		f->g_hi = seq_max(f->g_hi, end);
-		ack_maybe_finish(c, f);
-		return ACK_PASS;
-	}
-	if (early) {
-		c->st.reordered++;
-		f->g_hi = seq_max(f->g_hi, end);
-		return ACK_PASS;
-	}
-	off = f->nxt - s->seq;
-	if (ack_keep(c, f, s, off, s->len - off)) {
-		ack_fallback(c, f, true);
-		f->g_hi = seq_max(f->g_hi, end);
-		ack_maybe_finish(c, f);
-		return ACK_PASS;
-	}
-	f->nxt = end;
-	f->g_hi = seq_max(f->g_hi, end);
-	ack_merge_held(c, f);
-	if (s->has_ts)
-		f->g_ts_recent = s->tsval;
-	if (!(f->flags & F_RTT) && !(f->flags & F_RECOVERY)) {
-		f->rtt_seq = f->nxt;
-		f->rtt_time = now;
-		f->flags |= F_RTT;
-	}
-	if (!f->rto_at)
-		f->rto_at = now + ack_rto_timeout(c, f);
-	ack_account(c, f);
-	ack_send_local_ack(c, f);
-	return ACK_PASS;
+	sender_seg(c, f, &f->tx, s, now);
+	return v;
 }
 
 static struct ack_flow *syn_flow(struct ack_core *c, struct ack_flow *f,
@@ -460,8 +570,8 @@ static struct ack_flow *syn_flow(struct ack_core *c, struct ack_flow *f,
 			    (f->flags & F_RSYN) && f->r_isn == s->seq;
 
 		if (same && s->dir == ACK_FROM_GUEST)
-			f->flags &= ~F_RTT;	/* retransmitted: Karn */
-		if (same || f->una != f->nxt)
+			f->tx.flags &= ~H_RTT;	/* retransmitted: Karn */
+		if (same || f->tx.una != f->tx.nxt || f->rx.una != f->rx.nxt)
 			return f;
 		ack_free_flow(c, f);
 	}
@@ -473,7 +583,7 @@ static struct ack_flow *syn_flow(struct ack_core *c, struct ack_flow *f,
 	if (s->dir == ACK_FROM_GUEST) {
 		learn_guest_syn(f, s, now);
 		if (s->has_ts) {
-			f->g_ts_recent = s->tsval;
+			f->tx.ts_recent = s->tsval;
 			f->g_tsval = s->tsval;
 			f->g_tsecr = s->tsecr;
 			f->flags |= F_GTS;
@@ -481,6 +591,7 @@ static struct ack_flow *syn_flow(struct ack_core *c, struct ack_flow *f,
 	} else {
 		learn_remote_syn(f, s);
 		if (s->has_ts) {
+			f->rx.ts_recent = s->tsval;
 			f->r_tsval = s->tsval;
 			f->flags |= F_RTS;
 		}
@@ -516,12 +627,13 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 		 * exact next sequence number counts (RFC 5961); the guest judges
 		 * the rest itself.
 		 */
-		if (s->dir == ACK_TO_GUEST && f->una != f->nxt && s->seq != f->r_nxt)
+		if (s->dir == ACK_TO_GUEST && f->tx.una != f->tx.nxt &&
+		    s->seq != f->rx.hi)
 			return ACK_PASS;
 		ack_free_flow(c, f);
 		return ACK_PASS;
 	}
 	if (s->dir == ACK_FROM_GUEST)
-		return from_guest(c, f, s, now);
+		return from_guest(c, f, s, now, rw);
 	return to_guest(c, f, s, now, rw);
 }

@@ -4,8 +4,13 @@
  * files share.  ack_core.h is the interface to the glue; nothing outside
  * ack_*.c includes this one.
  *
- * The rule everything follows: the core never acknowledges a byte to the
- * guest that it has not copied, and never drops a byte the guest sent.  When
+ * Each flow has two halves (struct ack_half), one per data direction: tx
+ * (the guest sends) and rx (the remote sends).  Both run the same code: keep,
+ * acknowledge, retransmit, time out, fall back; only what the core emits on
+ * either side's behalf differs (ack_output.c).
+ *
+ * The rule everything follows: the core never acknowledges a byte to a
+ * sender that it has not copied, and never drops a byte a sender sent.  When
  * it cannot keep a byte (budget, memory, a sequence number it cannot explain)
  * the flow falls back: it stops acknowledging, recovers what it already
  * acknowledged, and then forgets the flow so that it runs end to end.
@@ -38,18 +43,20 @@
 #define F_GSYN		0x0001	/* the guest's SYN (or SYN-ACK) was seen */
 #define F_RSYN		0x0002	/* the remote's SYN (or SYN-ACK) was seen */
 #define F_EST		0x0004	/* both: options known, data can be acked */
-#define F_FALLBACK	0x0008	/* no more local ACKs; recover, then forget */
-#define F_GFIN		0x0010	/* the guest sent its FIN */
-#define F_GIVEN		0x0020	/* at least one local ACK was sent */
-#define F_RTT		0x0040	/* timing rtt_seq since rtt_time */
-#define F_RECOVERY	0x0080	/* fast recovery or loss recovery, until recover */
-#define F_LOSS		0x0100	/* recovery after an RTO: all unsacked is lost */
-#define F_RWIN		0x0200	/* r_ack/r_wnd describe the receiver's window */
 #define F_SACK		0x0400	/* SACK negotiated */
 #define F_TS		0x0800	/* timestamps negotiated */
-#define F_SRTT		0x1000	/* srtt/rttvar hold a sample */
 #define F_GTS		0x2000	/* g_tsval holds a value */
 #define F_RTS		0x4000	/* r_tsval holds a value */
+
+/* Half flags: the state of one data direction */
+#define H_FALLBACK	0x0008	/* no more local ACKs; recover, then forget */
+#define H_FIN		0x0010	/* the sender sent its FIN */
+#define H_GIVEN		0x0020	/* at least one local ACK was sent */
+#define H_RTT		0x0040	/* timing rtt_seq since rtt_time */
+#define H_RECOVERY	0x0080	/* fast recovery or loss recovery, until recover */
+#define H_LOSS		0x0100	/* recovery after an RTO: all unsacked is lost */
+#define H_RWIN		0x0200	/* r_ack/r_wnd describe the receiver's window */
+#define H_SRTT		0x1000	/* srtt/rttvar hold a sample */
 
 /* IP fields remembered per direction. */
 struct ack_ip {
@@ -77,30 +84,22 @@ struct held {
 	struct chunk *data, *last;
 };
 
-struct ack_flow {
-	struct ack_flow *hnext;		/* hash chain */
-	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
-	struct ack_key key;
-	u32 flags;
-
-	u32 g_isn, r_isn;
+/*
+ * One data direction of a flow, seen from the core as the sender's stand-in:
+ * tx (the guest sends, the remote receives) or rx (the reverse).  Sequence
+ * numbers are the sender's; "receiver" is the other end.
+ */
+struct ack_half {
+	u8 dir;				/* enum ack_dir of the data: tx is ACK_FROM_GUEST */
+	u8 ws;				/* scale of the receiver's windows */
+	u16 mss;			/* payload per retransmitted segment */
+	u32 flags;			/* H_* */
 	u32 una, nxt, edge, adv_edge;	/* see ack_core.h */
-	u32 g_hi;			/* highest guest seq seen, FIN counted */
-	u32 fin_seq;			/* the guest's FIN's sequence number */
-	u32 r_nxt;			/* highest remote seq seen, FIN counted */
+	u32 hi;				/* highest sender seq seen, FIN counted */
+	u32 fin_seq;			/* the sender's FIN's sequence number */
 	u32 r_ack, r_wnd;		/* receiver's latest ack and window (bytes) */
 	u16 r_win_raw;			/* for duplicate ACK detection */
-	u16 mss;			/* payload per segment toward the WAN */
-	u16 g_mss, r_mss;
-	u8 g_wsopt, r_wsopt, r_ws;
-	u8 g_sack, r_sack, g_ts, r_ts;
-	struct ack_ip g_ip, r_ip;
-
-	/* the guest's latest header values, for retransmissions */
-	u32 g_ack;
-	u16 g_win_raw;
-	u32 g_tsval, g_tsecr, g_ts_recent;
-	u32 r_tsval;
+	u32 ts_recent;			/* sender's tsval of the latest kept data */
 
 	/* loss recovery and congestion control */
 	u32 cwnd, ssthresh, recover, retx_hi;
@@ -109,7 +108,6 @@ struct ack_flow {
 	u64 rtt_time;
 	u64 srtt, rttvar, rto, rto_at;	/* rto: RFC 6298's, before backoff */
 	u32 backoff;			/* RTOs since the last new ACK */
-	u64 last_active;
 	struct ack_sack sacked[MAX_SACKED];	/* sorted, disjoint, in (una, nxt] */
 	u32 nsacked;
 
@@ -123,13 +121,38 @@ struct ack_flow {
 	u32 nheld;
 };
 
+struct ack_flow {
+	struct ack_flow *hnext;		/* hash chain */
+	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
+	struct ack_key key;
+	u32 flags;			/* F_* */
+
+	u32 g_isn, r_isn;
+	u16 g_mss, r_mss;
+	u8 g_wsopt, r_wsopt;
+	u8 g_sack, r_sack, g_ts, r_ts;
+	struct ack_ip g_ip, r_ip;
+
+	/* each side's latest header values, for what the core sends as it */
+	u32 g_ack;
+	u16 g_win_raw;
+	u32 g_tsval, g_tsecr;
+	u32 r_ack;
+	u16 r_win_raw;
+	u32 r_tsval, r_tsecr;
+	u64 last_active;
+
+	struct ack_half tx, rx;
+};
+
 struct ack_core {
 	struct ack_env env;
 	struct ack_config cfg;
 	struct ack_flow **table;
 	u32 mask;
 	struct ack_flow *flows;		/* list of all flows */
-	u64 kept, committed;
+	u64 kept, committed;		/* both directions */
+	u64 dkept[2];			/* by enum ack_dir */
 	bool draining;
 	bool vif_tight;			/* some window was limited by the vif budget */
 	struct ack_stats st;
@@ -160,39 +183,52 @@ static inline u32 umin(u32 a, u32 b)
 	return a < b ? a : b;
 }
 
+static inline bool is_tx(const struct ack_half *h)
+{
+	return h->dir == ACK_FROM_GUEST;
+}
+
+static inline struct ack_dir_stats *hstats(struct ack_core *c,
+					   const struct ack_half *h)
+{
+	return is_tx(h) ? &c->st.tx : &c->st.rx;
+}
+
 /* ack_flow.c */
 void *ack_alloc(struct ack_core *c, size_t size);
 void ack_free(struct ack_core *c, void *p);
 void ack_key_from_seg(struct ack_key *k, const struct ack_seg *s);
 struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k);
-void ack_account(struct ack_core *c, struct ack_flow *f);
+void ack_account(struct ack_core *c, struct ack_half *h);
 void ack_free_flow(struct ack_core *c, struct ack_flow *f);
 struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
 			      u64 now);
 
 /* ack_kept.c */
-void ack_release(struct ack_core *c, struct ack_flow *f, u32 n);
-int ack_keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+void ack_release(struct ack_core *c, struct ack_half *h, u32 n);
+int ack_keep(struct ack_core *c, struct ack_half *h, const struct ack_seg *s,
 	     u32 off, u32 len);
-void ack_drop_held(struct ack_core *c, struct ack_flow *f);
-int ack_hold(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s);
-void ack_merge_held(struct ack_core *c, struct ack_flow *f);
+void ack_drop_held(struct ack_core *c, struct ack_half *h);
+int ack_hold(struct ack_core *c, struct ack_half *h, const struct ack_seg *s);
+void ack_merge_held(struct ack_core *c, struct ack_half *h);
 
 /* ack_input.c */
-void ack_fallback(struct ack_core *c, struct ack_flow *f, bool count);
+void ack_fallback(struct ack_core *c, struct ack_half *h, bool count);
 bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f);
 
 /* ack_output.c */
-u16 ack_guest_view_window(struct ack_flow *f);
-void ack_send_local_ack(struct ack_core *c, struct ack_flow *f);
-void ack_rexmit(struct ack_core *c, struct ack_flow *f, u32 max, bool force,
-		bool rto);
-u32 ack_burst(const struct ack_core *c, const struct ack_flow *f);
+u16 ack_sender_view_window(const struct ack_half *h);
+void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
+			struct ack_half *h);
+void ack_rexmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+		u32 max, bool force, bool rto);
+u32 ack_burst(const struct ack_core *c, const struct ack_half *h);
 void ack_reset_both(struct ack_core *c, struct ack_flow *f);
-void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f);
+void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f,
+			     struct ack_half *h);
 
 /* ack_timer.c */
-void ack_rtt_sample(struct ack_core *c, struct ack_flow *f, u64 r);
-u64 ack_rto_timeout(const struct ack_core *c, const struct ack_flow *f);
+void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r);
+u64 ack_rto_timeout(const struct ack_core *c, const struct ack_half *h);
 
 #endif /* _NETSVC_ACK_INT_H */

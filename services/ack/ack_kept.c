@@ -1,30 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ack_kept.c: the bytes the core has acknowledged to the guest and keeps
+ * ack_kept.c: the bytes the core has acknowledged to a sender and keeps
  * until the receiver has them (chains of chunks, [una, nxt)), and copies of
- * guest segments that arrived early, held until the gap below them fills.
+ * the sender's segments that arrived early, held until the gap below them
+ * fills.  One set per direction (struct ack_half).
  */
 #include "ack_int.h"
 
 /* ---- kept data ---- */
 
 /* The receiver has the first @n kept bytes: let them go. */
-void ack_release(struct ack_core *c, struct ack_flow *f, u32 n)
+void ack_release(struct ack_core *c, struct ack_half *h, u32 n)
 {
-	while (n && f->head) {
-		struct chunk *h = f->head;
-		u32 avail = h->len - f->head_off;
+	while (n && h->head) {
+		struct chunk *ch = h->head;
+		u32 avail = ch->len - h->head_off;
 
 		if (n < avail) {
-			f->head_off += n;
+			h->head_off += n;
 			return;
 		}
 		n -= avail;
-		f->head = h->next;
-		f->head_off = 0;
-		if (!f->head)
-			f->tail = NULL;
-		ack_free(c, h);
+		h->head = ch->next;
+		h->head_off = 0;
+		if (!h->head)
+			h->tail = NULL;
+		ack_free(c, ch);
 	}
 }
 
@@ -85,22 +86,22 @@ static struct chunk *chain_new(struct ack_core *c, const struct ack_seg *s,
 }
 
 /* Append a chain to the kept bytes. */
-static void append(struct ack_flow *f, struct chunk *first, struct chunk *last)
+static void append(struct ack_half *h, struct chunk *first, struct chunk *last)
 {
-	if (f->tail) {
-		f->tail->next = first;
+	if (h->tail) {
+		h->tail->next = first;
 	} else {
-		f->head = first;
-		f->head_off = 0;
+		h->head = first;
+		h->head_off = 0;
 	}
-	f->tail = last;
+	h->tail = last;
 }
 
 /* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
-int ack_keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
+int ack_keep(struct ack_core *c, struct ack_half *h, const struct ack_seg *s,
 	     u32 off, u32 len)
 {
-	u32 room = f->tail ? umin(f->tail->cap - f->tail->len, len) : 0;
+	u32 room = h->tail ? umin(h->tail->cap - h->tail->len, len) : 0;
 	struct chunk *first = NULL, *last = NULL;
 
 	if (len > room) {
@@ -109,24 +110,26 @@ int ack_keep(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s,
 			return -1;
 	}
 	if (room) {
-		copy_in(c, s, off, f->tail->data + f->tail->len, room);
-		f->tail->len += room;
+		copy_in(c, s, off, h->tail->data + h->tail->len, room);
+		h->tail->len += room;
 	}
 	if (first)
-		append(f, first, last);
+		append(h, first, last);
 	return 0;
 }
 
-u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len)
+u32 ack_core_copy_kept(const struct ack_flow *f, u8 dir, u32 seq, void *dst,
+		       u32 len)
 {
-	u32 off = seq - f->una, kept = f->nxt - f->una, done = 0, n;
-	const struct chunk *ch = f->head;
+	const struct ack_half *h = dir == ACK_FROM_GUEST ? &f->tx : &f->rx;
+	u32 off = seq - h->una, kept = h->nxt - h->una, done = 0, n;
+	const struct chunk *ch = h->head;
 	u8 *d = dst;
 
 	if (off >= kept)
 		return 0;
 	len = umin(len, kept - off);
-	off += f->head_off;
+	off += h->head_off;
 	while (ch && off >= ch->len) {
 		off -= ch->len;
 		ch = ch->next;
@@ -143,66 +146,66 @@ u32 ack_core_copy_kept(const struct ack_flow *f, u32 seq, void *dst, u32 len)
 
 /* ---- segments that arrived early ---- */
 
-void ack_drop_held(struct ack_core *c, struct ack_flow *f)
+void ack_drop_held(struct ack_core *c, struct ack_half *h)
 {
-	while (f->held) {
-		struct held *h = f->held;
+	while (h->held) {
+		struct held *e = h->held;
 
-		f->held = h->next;
-		chain_free(c, h->data);
-		ack_free(c, h);
+		h->held = e->next;
+		chain_free(c, e->data);
+		ack_free(c, e);
 	}
-	f->nheld = 0;
+	h->nheld = 0;
 }
 
 /* Hold a copy of @s, which starts above nxt; -1 if it cannot be held. */
-int ack_hold(struct ack_core *c, struct ack_flow *f, const struct ack_seg *s)
+int ack_hold(struct ack_core *c, struct ack_half *h, const struct ack_seg *s)
 {
-	struct held **pp = &f->held, *h;
+	struct held **pp = &h->held, *e;
 	u32 end = s->seq + s->len;
 
-	if (f->nheld >= MAX_HELD)
+	if (h->nheld >= MAX_HELD)
 		return -1;
 	for (; *pp && !seq_after((*pp)->seq, s->seq); pp = &(*pp)->next)
 		if (seq_after((*pp)->seq + (*pp)->len, s->seq))
 			return -1;	/* overlaps: a resegmented retransmission */
 	if (*pp && seq_after(end, (*pp)->seq))
 		return -1;
-	h = ack_alloc(c, sizeof(*h));
-	if (!h)
+	e = ack_alloc(c, sizeof(*e));
+	if (!e)
 		return -1;
-	h->data = chain_new(c, s, 0, s->len, &h->last);
-	if (!h->data) {
-		ack_free(c, h);
+	e->data = chain_new(c, s, 0, s->len, &e->last);
+	if (!e->data) {
+		ack_free(c, e);
 		return -1;
 	}
-	h->seq = s->seq;
-	h->len = s->len;
-	h->next = *pp;
-	*pp = h;
-	f->nheld++;
+	e->seq = s->seq;
+	e->len = s->len;
+	e->next = *pp;
+	*pp = e;
+	h->nheld++;
 	return 0;
 }
 
 /*
  * The bytes up to nxt are kept: the held segments that continue them join
- * the kept data; those below nxt are dropped (the guest resent them).  One
- * that overlaps nxt is dropped too: it is not acknowledged, so the guest
+ * the kept data; those below nxt are dropped (the sender resent them).  One
+ * that overlaps nxt is dropped too: it is not acknowledged, so the sender
  * sends it again.
  */
-void ack_merge_held(struct ack_core *c, struct ack_flow *f)
+void ack_merge_held(struct ack_core *c, struct ack_half *h)
 {
-	struct held *h;
+	struct held *e;
 
-	while ((h = f->held) && !seq_after(h->seq, f->nxt)) {
-		f->held = h->next;
-		f->nheld--;
-		if (h->seq == f->nxt) {
-			append(f, h->data, h->last);	/* (g_hi covers it already) */
-			f->nxt += h->len;
+	while ((e = h->held) && !seq_after(e->seq, h->nxt)) {
+		h->held = e->next;
+		h->nheld--;
+		if (e->seq == h->nxt) {
+			append(h, e->data, e->last);	/* (hi covers it already) */
+			h->nxt += e->len;
 		} else {
-			chain_free(c, h->data);
+			chain_free(c, e->data);
 		}
-		ack_free(c, h);
+		ack_free(c, e);
 	}
 }

@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ack_output.c: what the core emits through the glue: local ACKs to the
- * guest, retransmissions toward the WAN from the kept copy, resets; and the
- * window it may advertise to the guest within the budgets.
+ * ack_output.c: what the core emits through the glue: local ACKs to a
+ * sender, retransmissions toward its receiver from the kept copy, resets;
+ * and the window it may advertise to a sender within the budgets.
+ *
+ * tx (the guest sends): local ACKs go to the guest as if from the remote,
+ * retransmissions to the WAN as if from the guest.  rx (the remote sends):
+ * local ACKs go to the WAN as if from the guest, retransmissions to the
+ * guest as if from the remote.  Whatever the core sends as one side carries
+ * that side's latest header values, with the ack and window the other side
+ * was given by the core.
  */
 #include "ack_int.h"
 
 /* ---- windows ---- */
 
-/* The right edge the guest may be given now (>= nxt). */
-static u32 window_limit(struct ack_core *c, struct ack_flow *f)
+/* The right edge the sender may be given now (>= nxt). */
+static u32 window_limit(struct ack_core *c, struct ack_half *h)
 {
-	u32 base = seq_max(f->edge, f->nxt);
-	u32 lim = f->una + c->cfg.flow_budget, v;
+	u32 base = seq_max(h->edge, h->nxt);
+	u32 lim = h->una + c->cfg.flow_budget, v;
 	u64 vfree = 0;
 
 	if (c->committed < c->cfg.vif_budget)
@@ -22,26 +29,42 @@ static u32 window_limit(struct ack_core *c, struct ack_flow *f)
 	v = base + (u32)vfree;
 	if (seq_before(v, lim)) {
 		lim = v;
-		if (v - f->nxt < 2u * f->mss)
+		if (v - h->nxt < 2u * h->mss)
 			c->vif_tight = true;
 	}
-	if (f->flags & F_RWIN)
-		lim = seq_min(lim, f->r_ack + f->r_wnd);
+	if (h->flags & H_RWIN)
+		lim = seq_min(lim, h->r_ack + h->r_wnd);
 	if (c->cfg.cc == ACK_CC_RENO)
-		lim = seq_min(lim, f->una + f->cwnd);
-	return seq_max(lim, f->nxt);
+		lim = seq_min(lim, h->una + h->cwnd);
+	return seq_max(lim, h->nxt);
 }
 
 /* The raw window for a segment acking nxt, without promising anything new. */
-u16 ack_guest_view_window(struct ack_flow *f)
+u16 ack_sender_view_window(const struct ack_half *h)
 {
-	u32 edge = f->adv_edge, w;
+	u32 edge = h->adv_edge, w;
 
-	if ((f->flags & F_FALLBACK) && (f->flags & F_RWIN))
-		edge = f->r_ack + f->r_wnd;
-	w = seq_after(edge, f->nxt) ? edge - f->nxt : 0;
-	w >>= f->r_ws;
+	if ((h->flags & H_FALLBACK) && (h->flags & H_RWIN))
+		edge = h->r_ack + h->r_wnd;
+	w = seq_after(edge, h->nxt) ? edge - h->nxt : 0;
+	w >>= h->ws;
 	return w > 0xffff ? 0xffff : w;
+}
+
+/*
+ * The ack and raw window a packet the core sends as the receiver of @h
+ * carries: what the sender was acknowledged (locally or not), given the
+ * receiver's latest values @ack and @win.
+ */
+static void receiver_view(const struct ack_half *h, u32 ack, u16 win,
+			  u32 *a, u16 *w)
+{
+	*a = ack;
+	*w = win;
+	if ((h->flags & H_GIVEN) && seq_before(ack, h->nxt)) {
+		*a = h->nxt;
+		*w = ack_sender_view_window(h);
+	}
 }
 
 /* ---- output ---- */
@@ -53,67 +76,81 @@ static void set_ip(u8 *ttl, u8 *tos, u32 *flowlabel, const struct ack_ip *ip)
 	*flowlabel = ip->flowlabel;
 }
 
-void ack_send_local_ack(struct ack_core *c, struct ack_flow *f)
+void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
+			struct ack_half *h)
 {
 	struct ack_action a;
 	u32 raw;
 
-	if (f->flags & F_FALLBACK) {
-		raw = ack_guest_view_window(f);
+	if (h->flags & H_FALLBACK) {
+		raw = ack_sender_view_window(h);
 	} else {
-		raw = (window_limit(c, f) - f->nxt) >> f->r_ws;
+		raw = (window_limit(c, h) - h->nxt) >> h->ws;
 		if (raw > 0xffff)
 			raw = 0xffff;
-		f->adv_edge = f->nxt + (raw << f->r_ws);
-		if (seq_after(f->adv_edge, f->edge))
-			f->edge = f->adv_edge;
-		ack_account(c, f);
+		h->adv_edge = h->nxt + (raw << h->ws);
+		if (seq_after(h->adv_edge, h->edge))
+			h->edge = h->adv_edge;
+		ack_account(c, h);
 	}
 	memset(&a, 0, sizeof(a));
-	a.type = ACK_ACT_ACK_TO_GUEST;
 	a.flags = ACK_TCP_ACK;
-	set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->r_ip);
 	a.key = &f->key;
 	a.flow = f;
-	a.seq = f->r_nxt;
-	a.ack = f->nxt;
+	a.ack = h->nxt;
 	a.window = raw;
+	if (is_tx(h)) {
+		a.type = ACK_ACT_ACK_TO_GUEST;
+		set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->r_ip);
+		a.seq = f->rx.hi;
+	} else {
+		a.type = ACK_ACT_ACK_TO_WAN;
+		set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->g_ip);
+		a.seq = f->tx.hi;
+	}
 	if (f->flags & F_TS) {
 		a.has_ts = true;
-		a.tsval = f->r_tsval;
-		a.tsecr = f->g_ts_recent;
+		a.tsval = is_tx(h) ? f->r_tsval : f->g_tsval;
+		a.tsecr = h->ts_recent;
 	}
-	f->flags |= F_GIVEN;
-	c->st.local_acks++;
+	h->flags |= H_GIVEN;
+	hstats(c, h)->local_acks++;
 	c->env.emit(c->env.ctx, &a);
 }
 
-static void xmit(struct ack_core *c, struct ack_flow *f, u32 seq, u32 len,
-		 bool rto)
+static void xmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+		 u32 seq, u32 len, bool rto)
 {
 	struct ack_action a;
 
 	memset(&a, 0, sizeof(a));
-	a.type = ACK_ACT_XMIT_TO_WAN;
-	a.flags = ACK_TCP_ACK | (seq + len == f->nxt ? ACK_TCP_PSH : 0);
-	set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->g_ip);
+	a.flags = ACK_TCP_ACK | (seq + len == h->nxt ? ACK_TCP_PSH : 0);
 	a.key = &f->key;
 	a.flow = f;
 	a.seq = seq;
 	a.len = len;
-	a.ack = f->g_ack;
-	a.window = f->g_win_raw;
-	if (f->flags & F_TS) {
-		a.has_ts = true;
+	if (is_tx(h)) {
+		a.type = ACK_ACT_XMIT_TO_WAN;
+		set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->g_ip);
+		receiver_view(&f->rx, f->g_ack, f->g_win_raw, &a.ack, &a.window);
 		a.tsval = f->g_tsval;
 		a.tsecr = f->g_tsecr;
+	} else {
+		a.type = ACK_ACT_XMIT_TO_GUEST;
+		set_ip(&a.ttl, &a.tos, &a.flowlabel, &f->r_ip);
+		receiver_view(&f->tx, f->r_ack, f->r_win_raw, &a.ack, &a.window);
+		a.tsval = f->r_tsval;
+		a.tsecr = f->r_tsecr;
 	}
+	a.has_ts = (f->flags & F_TS) != 0;
+	if (!a.has_ts)
+		a.tsval = a.tsecr = 0;
 	if (rto)
-		c->st.rexmit_rto++;
+		hstats(c, h)->rexmit_rto++;
 	else
-		c->st.rexmit_fast++;
+		hstats(c, h)->rexmit_fast++;
 	/* Karn: no RTT sample from anything retransmitted. */
-	f->flags &= ~F_RTT;
+	h->flags &= ~H_RTT;
 	c->env.emit(c->env.ctx, &a);
 }
 
@@ -123,54 +160,60 @@ static void xmit(struct ack_core *c, struct ack_flow *f, u32 seq, u32 len,
  * recover after an RTO, and with @force one segment at una even without SACK
  * evidence (fast retransmit, NewReno partial ACK, RTO).
  */
-void ack_rexmit(struct ack_core *c, struct ack_flow *f, u32 max, bool force,
-		bool rto)
+void ack_rexmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+		u32 max, bool force, bool rto)
 {
-	u32 seq = seq_max(f->una, f->retx_hi), lost_end, end, i, n = 0;
+	u32 seq = seq_max(h->una, h->retx_hi), lost_end, end, i, n = 0;
 
-	lost_end = f->nsacked ? f->sacked[f->nsacked - 1].end : f->una;
-	if (f->flags & F_LOSS)
-		lost_end = seq_max(lost_end, f->recover);
+	lost_end = h->nsacked ? h->sacked[h->nsacked - 1].end : h->una;
+	if (h->flags & H_LOSS)
+		lost_end = seq_max(lost_end, h->recover);
 	while (n < max) {
-		end = f->nxt;
-		for (i = 0; i < f->nsacked; i++) {
-			if (!seq_before(seq, f->sacked[i].start) &&
-			    seq_before(seq, f->sacked[i].end))
-				seq = f->sacked[i].end;
-			if (seq_before(seq, f->sacked[i].start)) {
-				end = f->sacked[i].start;
+		end = h->nxt;
+		for (i = 0; i < h->nsacked; i++) {
+			if (!seq_before(seq, h->sacked[i].start) &&
+			    seq_before(seq, h->sacked[i].end))
+				seq = h->sacked[i].end;
+			if (seq_before(seq, h->sacked[i].start)) {
+				end = h->sacked[i].start;
 				break;
 			}
 		}
-		if (!seq_before(seq, f->nxt))
+		if (!seq_before(seq, h->nxt))
 			break;
 		if (!seq_before(seq, lost_end)) {
-			if (!(force && n == 0 && seq == f->una))
+			if (!(force && n == 0 && seq == h->una))
 				break;
 		} else {
 			end = seq_min(end, lost_end);
 		}
-		end = seq_min(end, seq + f->mss);
-		xmit(c, f, seq, end - seq, rto);
+		end = seq_min(end, seq + h->mss);
+		xmit(c, f, h, seq, end - seq, rto);
 		n++;
 		seq = end;
-		f->retx_hi = seq;
+		h->retx_hi = seq;
 	}
 }
 
 /* Segments one event may retransmit: cc=reno keeps them within cwnd. */
-u32 ack_burst(const struct ack_core *c, const struct ack_flow *f)
+u32 ack_burst(const struct ack_core *c, const struct ack_half *h)
 {
 	u32 n = c->cfg.rexmit_burst;
 
-	if (c->cfg.cc == ACK_CC_RENO && f->cwnd / f->mss < n)
-		n = f->cwnd / f->mss ? f->cwnd / f->mss : 1;
+	if (c->cfg.cc == ACK_CC_RENO && h->cwnd / h->mss < n)
+		n = h->cwnd / h->mss ? h->cwnd / h->mss : 1;
 	return n;
 }
 
+/*
+ * Give up on the flow: each side gets a RST at the sequence number it
+ * expects next (what it acknowledged last, or the other side's highest), with
+ * the ack the core made it believe in.
+ */
 void ack_reset_both(struct ack_core *c, struct ack_flow *f)
 {
 	struct ack_action a;
+	u16 w;
 
 	memset(&a, 0, sizeof(a));
 	a.type = ACK_ACT_RESET_BOTH;
@@ -179,25 +222,27 @@ void ack_reset_both(struct ack_core *c, struct ack_flow *f)
 	set_ip(&a.wan_ttl, &a.wan_tos, &a.wan_flowlabel, &f->g_ip);
 	a.key = &f->key;
 	a.flow = f;
-	a.seq = f->r_nxt;
-	a.ack = f->nxt;
-	a.wan_seq = seq_max(f->r_ack, f->una);
-	a.wan_ack = f->g_ack;
+	a.seq = f->rx.flags & H_GIVEN ? seq_max(f->rx.r_ack, f->rx.una) : f->rx.hi;
+	a.ack = f->tx.flags & H_GIVEN ? f->tx.nxt : f->r_ack;
+	a.wan_seq = seq_max(f->tx.r_ack, f->tx.una);
+	receiver_view(&f->rx, f->g_ack, 0, &a.wan_ack, &w);
 	c->st.resets++;
 	c->env.emit(c->env.ctx, &a);
 	ack_free_flow(c, f);
 }
 
-/* Give a blocked guest more window once the limits allow a segment more. */
-void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f)
+/* Give a blocked sender more window once the limits allow a segment more. */
+void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f,
+			     struct ack_half *h)
 {
 	u32 lim;
 
-	if ((f->flags & (F_EST | F_GIVEN | F_FALLBACK | F_GFIN)) != (F_EST | F_GIVEN))
+	if (!(f->flags & F_EST) ||
+	    (h->flags & (H_GIVEN | H_FALLBACK | H_FIN)) != H_GIVEN)
 		return;
-	if (seq_after(f->adv_edge, f->nxt) && f->adv_edge - f->nxt >= f->mss)
+	if (seq_after(h->adv_edge, h->nxt) && h->adv_edge - h->nxt >= h->mss)
 		return;
-	lim = window_limit(c, f);
-	if (seq_after(lim, f->adv_edge) && lim - f->adv_edge >= f->mss)
-		ack_send_local_ack(c, f);
+	lim = window_limit(c, h);
+	if (seq_after(lim, h->adv_edge) && lim - h->adv_edge >= h->mss)
+		ack_send_local_ack(c, f, h);
 }

@@ -7,26 +7,26 @@
 
 /* ---- RTT and RTO (RFC 6298) ---- */
 
-void ack_rtt_sample(struct ack_core *c, struct ack_flow *f, u64 r)
+void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r)
 {
 	u64 rto;
 
-	if (!(f->flags & F_SRTT)) {
-		f->srtt = r;
-		f->rttvar = r / 2;
-		f->flags |= F_SRTT;
+	if (!(h->flags & H_SRTT)) {
+		h->srtt = r;
+		h->rttvar = r / 2;
+		h->flags |= H_SRTT;
 	} else {
-		u64 d = f->srtt > r ? f->srtt - r : r - f->srtt;
+		u64 d = h->srtt > r ? h->srtt - r : r - h->srtt;
 
-		f->rttvar = (3 * f->rttvar + d) / 4;
-		f->srtt = (7 * f->srtt + r) / 8;
+		h->rttvar = (3 * h->rttvar + d) / 4;
+		h->srtt = (7 * h->srtt + r) / 8;
 	}
-	rto = f->srtt + 4 * f->rttvar;
+	rto = h->srtt + 4 * h->rttvar;
 	if (rto < c->cfg.rto_min_ns)
 		rto = c->cfg.rto_min_ns;
 	if (rto > c->cfg.rto_max_ns)
 		rto = c->cfg.rto_max_ns;
-	f->rto = rto;
+	h->rto = rto;
 }
 
 /*
@@ -38,36 +38,39 @@ void ack_rtt_sample(struct ack_core *c, struct ack_flow *f, u64 r)
  * data shows that the path delivers, so the backoff ends there (as in Linux,
  * which gets an RTT sample from every such ACK through timestamps).
  */
-u64 ack_rto_timeout(const struct ack_core *c, const struct ack_flow *f)
+u64 ack_rto_timeout(const struct ack_core *c, const struct ack_half *h)
 {
-	u64 t = f->rto;
+	u64 t = h->rto;
 	u32 i;
 
-	for (i = 0; i < f->backoff && t < c->cfg.rto_max_ns; i++)
+	for (i = 0; i < h->backoff && t < c->cfg.rto_max_ns; i++)
 		t *= 2;
 	return t < c->cfg.rto_max_ns ? t : c->cfg.rto_max_ns;
 }
 
-static void rto_fire(struct ack_core *c, struct ack_flow *f, u64 now)
+/* Returns true if the flow was reset (and freed). */
+static bool rto_fire(struct ack_core *c, struct ack_flow *f,
+		     struct ack_half *h, u64 now)
 {
-	u32 flight = f->nxt - f->una;
+	u32 flight = h->nxt - h->una;
 
-	if (++f->retries > c->cfg.retry_limit) {
+	if (++h->retries > c->cfg.retry_limit) {
 		ack_reset_both(c, f);
-		return;
+		return true;
 	}
 	if (c->cfg.cc == ACK_CC_RENO) {
-		f->ssthresh = flight / 2 > 2u * f->mss ? flight / 2 : 2u * f->mss;
-		f->cwnd = f->mss;
+		h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
+		h->cwnd = h->mss;
 	}
-	f->flags |= F_RECOVERY | F_LOSS;
-	f->recover = f->nxt;
-	f->retx_hi = f->una;
-	f->dupacks = 0;
-	ack_rexmit(c, f, 1, true, true);
-	if (f->backoff < 64)
-		f->backoff++;
-	f->rto_at = now + ack_rto_timeout(c, f);
+	h->flags |= H_RECOVERY | H_LOSS;
+	h->recover = h->nxt;
+	h->retx_hi = h->una;
+	h->dupacks = 0;
+	ack_rexmit(c, f, h, 1, true, true);
+	if (h->backoff < 64)
+		h->backoff++;
+	h->rto_at = now + ack_rto_timeout(c, h);
+	return false;
 }
 
 /* ---- timers ---- */
@@ -77,6 +80,16 @@ static u64 idle_limit(const struct ack_core *c, const struct ack_flow *f)
 	return f->flags & F_EST ? c->cfg.idle_ns : c->cfg.handshake_ns;
 }
 
+/* The earlier retransmission timer of the flow's halves; 0 if none runs. */
+static u64 rto_at(const struct ack_flow *f)
+{
+	u64 t = f->tx.rto_at;
+
+	if (f->rx.rto_at && (!t || f->rx.rto_at < t))
+		t = f->rx.rto_at;
+	return t;
+}
+
 /* A linear walk: the flow table is bounded by flow_limit. */
 u64 ack_core_next_deadline(const struct ack_core *c)
 {
@@ -84,7 +97,9 @@ u64 ack_core_next_deadline(const struct ack_core *c)
 	const struct ack_flow *f;
 
 	for (f = c->flows; f; f = f->next) {
-		t = f->rto_at ? f->rto_at : f->last_active + idle_limit(c, f);
+		t = rto_at(f);
+		if (!t)
+			t = f->last_active + idle_limit(c, f);
 		if (t < d)
 			d = t;
 	}
@@ -97,9 +112,12 @@ void ack_core_timer(struct ack_core *c, u64 now)
 
 	for (f = c->flows; f; f = n) {
 		n = f->next;
-		if (f->rto_at) {
-			if (now >= f->rto_at)
-				rto_fire(c, f, now);
+		if (rto_at(f)) {
+			if (f->tx.rto_at && now >= f->tx.rto_at &&
+			    rto_fire(c, f, &f->tx, now))
+				continue;
+			if (f->rx.rto_at && now >= f->rx.rto_at)
+				rto_fire(c, f, &f->rx, now);
 		} else if (now >= f->last_active + idle_limit(c, f)) {
 			ack_free_flow(c, f);
 		}

@@ -119,11 +119,11 @@ static void check_kept(const struct ack_flow *f, int k)
 {
 	u32 una, nxt, n, i;
 
-	ack_core_flow_range(f, &una, &nxt);
+	ack_core_flow_range(f, ACK_FROM_GUEST, &una, &nxt);
 	n = nxt - una;
 	if (n > sizeof(kept_buf))
 		die("kept range larger than any budget", k);
-	if (ack_core_copy_kept(f, una, kept_buf, n) != n)
+	if (ack_core_copy_kept(f, ACK_FROM_GUEST, una, kept_buf, n) != n)
 		die("kept range not copyable", k);
 	for (i = 0; i < n; i++)
 		if (kept_buf[i] != pat(una + i))
@@ -138,7 +138,7 @@ static void emit(void *ctx, const struct ack_action *a)
 
 	h_emit(ctx, a);
 	if (a->type == ACK_ACT_ACK_TO_GUEST) {
-		ack_core_flow_range(a->flow, &una, &nxt);
+		ack_core_flow_range(a->flow, ACK_FROM_GUEST, &una, &nxt);
 		if (seq_lt(nxt, a->ack) || seq_lt(a->ack, una))
 			die("local ACK beyond what is kept", k);
 		check_kept(a->flow, k);
@@ -177,7 +177,7 @@ static void step(struct reader *r)
 		key_of(i, &key);
 		pre[i] = ack_core_lookup(C, &key);
 		if (pre[i])
-			ack_core_flow_range(pre[i], &pre_una[i], &pre_nxt[i]);
+			ack_core_flow_range(pre[i], ACK_FROM_GUEST, &pre_una[i], &pre_nxt[i]);
 	}
 	H.nout = 0;
 	switch (op) {
@@ -325,7 +325,7 @@ static void step(struct reader *r)
 		/* an empty range may be rebased by the handshake */
 		if (f != pre[i] || pre_una[i] == pre_nxt[i])
 			continue;
-		ack_core_flow_range(f, &una, &nxt);
+		ack_core_flow_range(f, ACK_FROM_GUEST, &una, &nxt);
 		if (seq_lt(nxt, pre_nxt[i]))
 			die("kept end moved back", i);
 		if (una != pre_una[i] &&
@@ -380,10 +380,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		fprintf(stderr, "flows %llu created %llu acks %llu peak %llu fast %llu "
 			"rto %llu consumed %llu rewritten %llu fallbacks %llu resets %llu\n",
 			(unsigned long long)st.flows, (unsigned long long)st.flows_created,
-			(unsigned long long)st.local_acks, (unsigned long long)st.kept_peak,
-			(unsigned long long)st.rexmit_fast, (unsigned long long)st.rexmit_rto,
-			(unsigned long long)st.acks_consumed, (unsigned long long)st.acks_rewritten,
-			(unsigned long long)st.fallbacks, (unsigned long long)st.resets);
+			(unsigned long long)st.tx.local_acks, (unsigned long long)st.tx.kept_peak,
+			(unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
+			(unsigned long long)st.tx.acks_consumed, (unsigned long long)st.tx.acks_rewritten,
+			(unsigned long long)st.tx.fallbacks, (unsigned long long)st.resets);
 	}
 	H.fail_all = false;
 	H.fail_in = 0;

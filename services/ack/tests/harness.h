@@ -72,7 +72,7 @@ static void h_emit(void *ctx, const struct ack_action *a)
 	r->data_ok = true;
 	if (a->type == ACK_ACT_XMIT_TO_WAN) {
 		if (a->len > sizeof(buf) ||
-		    ack_core_copy_kept(a->flow, a->seq, buf, a->len) != a->len)
+		    ack_core_copy_kept(a->flow, ACK_FROM_GUEST, a->seq, buf, a->len) != a->len)
 			r->data_ok = false;
 		else
 			for (i = 0; i < a->len; i++)

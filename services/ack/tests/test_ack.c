@@ -266,7 +266,7 @@ static void t_server_side(void)
 	MSS = 1400;
 	gdata(S(0), 1400);
 	expect_ack(S(1), 2600);
-	CHECK(stats().local_acks == 1, "local acks");
+	CHECK(stats().tx.local_acks == 1, "local acks");
 }
 
 static void t_inorder_local_ack(void)
@@ -280,9 +280,9 @@ static void t_inorder_local_ack(void)
 		CHECK(V == ACK_PASS, "verdict %d", V);
 		expect_ack(S(i + 1), 65535 - (i + 1) * MSS);
 	}
-	CHECK(stats().local_acks == 3 && stats().kept_bytes == 3 * MSS,
-	      "acks %llu kept %llu", (unsigned long long)stats().local_acks,
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.local_acks == 3 && stats().tx.kept_bytes == 3 * MSS,
+	      "acks %llu kept %llu", (unsigned long long)stats().tx.local_acks,
+	      (unsigned long long)stats().tx.kept_bytes);
 }
 
 static void t_receiver_ack_consumed(void)
@@ -293,10 +293,10 @@ static void t_receiver_ack_consumed(void)
 	gdata(S(1), MSS);
 	rack(S(1), 256, 0, NULL);
 	CHECK(V == ACK_DROP && H.nout == 0, "verdict %d actions %d", V, H.nout);
-	CHECK(stats().kept_bytes == MSS && stats().acks_consumed == 1, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.kept_bytes == MSS && stats().tx.acks_consumed == 1, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
 	rack(S(2), 256, 0, NULL);
-	CHECK(V == ACK_DROP && stats().kept_bytes == 0, "second ack");
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0, "second ack");
 }
 
 static void t_fast_retransmit(void)
@@ -316,11 +316,11 @@ static void t_fast_retransmit(void)
 	CHECK(H.nout == 1, "actions %d", H.nout);
 	expect_xmit(0, S(1), MSS);
 	CHECK(H.out[0].a.flags == ACK_TCP_ACK, "flags %x", H.out[0].a.flags);
-	CHECK(stats().rexmit_fast == 1 && stats().rexmit_rto == 0, "counters");
+	CHECK(stats().tx.rexmit_fast == 1 && stats().tx.rexmit_rto == 0, "counters");
 	rack(S(1), 65535, 0, NULL);
 	CHECK(H.nout == 0, "4th dupack retransmitted");
 	rack(S(5), 65535, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && H.nout == 0, "all acked");
+	CHECK(stats().tx.kept_bytes == 0 && H.nout == 0, "all acked");
 }
 
 static void t_sack_holes(void)
@@ -350,7 +350,7 @@ static void t_sack_holes(void)
 	rack(S(3), 256, 1, sk + 2);
 	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack: %d actions", H.nout);
 	rack(S(6), 256, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && stats().rexmit_fast == 2, "end");
+	CHECK(stats().tx.kept_bytes == 0 && stats().tx.rexmit_fast == 2, "end");
 }
 
 static void t_rto_rtt_backoff(void)
@@ -382,7 +382,7 @@ static void t_rto_rtt_backoff(void)
 	expect_xmit(0, S(1), MSS);
 	CHECK(ack_core_next_deadline(C) == 376250000ull + 235000000ull, "backoff 2: %llu",
 	      (unsigned long long)ack_core_next_deadline(C));
-	CHECK(stats().rexmit_rto == 2, "rto count");
+	CHECK(stats().tx.rexmit_rto == 2, "rto count");
 	/* new data acknowledged: the path works, the backoff ends (no sample: Karn) */
 	NOW = 700 * MS;
 	rack(S(2), 65535, 0, NULL);
@@ -391,7 +391,7 @@ static void t_rto_rtt_backoff(void)
 	      (unsigned long long)ack_core_next_deadline(C));
 	NOW = 720 * MS;
 	rack(S(3), 65535, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && H.nout == 0, "acked");
+	CHECK(stats().tx.kept_bytes == 0 && H.nout == 0, "acked");
 }
 
 static void t_retry_limit_reset(void)
@@ -415,7 +415,7 @@ static void t_retry_limit_reset(void)
 			      a->ttl == 50 && a->wan_ttl == 64),
 	      "reset fields seq %u ack +%u wan_seq +%u wan_ack %u", a->seq,
 	      a->ack - G, a->wan_seq - G, a->wan_ack);
-	CHECK(stats().resets == 1 && stats().flows == 0 && stats().kept_bytes == 0,
+	CHECK(stats().resets == 1 && stats().flows == 0 && stats().tx.kept_bytes == 0,
 	      "after reset");
 	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
 	CHECK(H.live == 2, "live %ld (core and table only)", H.live);
@@ -436,15 +436,15 @@ static void t_guest_reorder_held(void)
 	CHECK(V == ACK_PASS && H.nout == 0, "an early segment was acked");
 	gdata(S(3), 2 * MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "an early segment was acked");
-	CHECK(stats().reordered == 2 && stats().kept_bytes == MSS &&
-	      stats().fallbacks == 0, "held: reordered %llu kept %llu",
-	      (unsigned long long)stats().reordered,
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.reordered == 2 && stats().tx.kept_bytes == MSS &&
+	      stats().tx.fallbacks == 0, "held: reordered %llu kept %llu",
+	      (unsigned long long)stats().tx.reordered,
+	      (unsigned long long)stats().tx.kept_bytes);
 	/* the late one arrives: everything up to S(5) is kept and acknowledged */
 	gdata(S(1), MSS);
 	expect_ack(S(5), 65535 - 5 * MSS);
-	CHECK(stats().kept_bytes == 5 * MSS, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.kept_bytes == 5 * MSS, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
 	/* and recovered from the copies that were held */
 	for (i = 0; i < 4; i++)
 		rack(S(2), 65535, 0, NULL);
@@ -452,7 +452,7 @@ static void t_guest_reorder_held(void)
 	rack(S(3), 65535, 0, NULL);
 	expect_xmit(0, S(3), MSS);
 	rack(S(5), 65535, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && H.live == live, "live %ld, want %ld",
+	CHECK(stats().tx.kept_bytes == 0 && H.live == live, "live %ld, want %ld",
 	      H.live, live);
 }
 
@@ -470,23 +470,23 @@ static void t_guest_reorder_fallback(void)
 	/* more early segments than are held */
 	for (i = 2; i < 2 + 16; i++)
 		gdata(S(i), MSS);
-	CHECK(stats().reordered == 16 && stats().fallbacks == 0, "reordered %llu",
-	      (unsigned long long)stats().reordered);
+	CHECK(stats().tx.reordered == 16 && stats().tx.fallbacks == 0, "reordered %llu",
+	      (unsigned long long)stats().tx.reordered);
 	gdata(S(18), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked beyond the gap");
-	CHECK(stats().fallbacks == 1, "fallbacks %llu",
-	      (unsigned long long)stats().fallbacks);
+	CHECK(stats().tx.fallbacks == 1, "fallbacks %llu",
+	      (unsigned long long)stats().tx.fallbacks);
 	gdata(S(1), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked after fallback");
-	CHECK(stats().kept_bytes == MSS && H.live == live + 1, "kept %llu live +%ld",
-	      (unsigned long long)stats().kept_bytes, H.live - live);
+	CHECK(stats().tx.kept_bytes == MSS && H.live == live + 1, "kept %llu live +%ld",
+	      (unsigned long long)stats().tx.kept_bytes, H.live - live);
 	/* what was acked locally is still recovered */
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 	/* the guest has S(1) already; beyond it is its own business */
 	rack(S(1), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "ack of the fallback edge: %d", V);
-	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "handed back");
+	CHECK(stats().flows == 0 && stats().tx.kept_bytes == 0, "handed back");
 	rack(S(3), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "end to end");
 
@@ -496,8 +496,8 @@ static void t_guest_reorder_fallback(void)
 	gdata(S(0), MSS);
 	gdata(S(2), MSS);
 	gdata(S(2) + 100, MSS);
-	CHECK(stats().fallbacks == 2 && stats().reordered == 17,
-	      "overlap: fallbacks %llu", (unsigned long long)stats().fallbacks);
+	CHECK(stats().tx.fallbacks == 2 && stats().tx.reordered == 17,
+	      "overlap: fallbacks %llu", (unsigned long long)stats().tx.fallbacks);
 
 	/* a pure ACK beyond anything seen but inside the window is no reason */
 	GPORT++;
@@ -505,10 +505,10 @@ static void t_guest_reorder_fallback(void)
 	gdata(S(0), MSS);
 	a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(3), R + 1, 502, 0);
 	go(&a);
-	CHECK(stats().fallbacks == 2, "pure ACK overtaking data");
+	CHECK(stats().tx.fallbacks == 2, "pure ACK overtaking data");
 	a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(0) + 65535 + 1, R + 1, 502, 0);
 	go(&a);
-	CHECK(stats().fallbacks == 3, "pure ACK beyond the window");
+	CHECK(stats().tx.fallbacks == 3, "pure ACK beyond the window");
 }
 
 static void t_guest_retransmit_reack(void)
@@ -523,9 +523,9 @@ static void t_guest_retransmit_reack(void)
 	/* overlapping repacketization keeps only the new part */
 	gdata(S(1), 2 * MSS);
 	expect_ack(S(3), 65535 - 3 * MSS);
-	CHECK(stats().kept_bytes == 3 * MSS && stats().local_acks == 4 &&
-	      stats().fallbacks == 0, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.kept_bytes == 3 * MSS && stats().tx.local_acks == 4 &&
+	      stats().tx.fallbacks == 0, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 }
@@ -541,7 +541,7 @@ static void t_fin_end_to_end(void)
 	go(&s);
 	CHECK(V == ACK_PASS && H.nout == 0, "FIN acked locally");
 	rack(S(1), 65535, 0, NULL);
-	CHECK(V == ACK_PASS && stats().kept_bytes == 0, "receiver ack must reach the guest");
+	CHECK(V == ACK_PASS && stats().tx.kept_bytes == 0, "receiver ack must reach the guest");
 	rack(S(1) + 100, 65535, 0, NULL);
 	CHECK(V == ACK_PASS && stats().flows == 1, "FIN not yet acked");
 	rack(S(1) + 101, 65535, 0, NULL);
@@ -560,13 +560,13 @@ static void t_fin_end_to_end(void)
 	CHECK(V == ACK_PASS && H.nout == 0, "late data acked locally after the FIN");
 	gdata(S(1), 2 * MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "resent data acked locally after the FIN");
-	CHECK(stats().fallbacks == 0 && stats().kept_bytes == MSS, "fallbacks %llu kept %llu",
-	      (unsigned long long)stats().fallbacks,
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.fallbacks == 0 && stats().tx.kept_bytes == MSS, "fallbacks %llu kept %llu",
+	      (unsigned long long)stats().tx.fallbacks,
+	      (unsigned long long)stats().tx.kept_bytes);
 	gdata(S(3), MSS);
-	CHECK(stats().fallbacks == 1, "data beyond the FIN: no fallback");
+	CHECK(stats().tx.fallbacks == 1, "data beyond the FIN: no fallback");
 	rack(S(3) + 1, 65535, 0, NULL);
-	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "flow left after its FIN");
+	CHECK(stats().flows == 0 && stats().tx.kept_bytes == 0, "flow left after its FIN");
 }
 
 static void t_rst_frees(void)
@@ -578,18 +578,18 @@ static void t_rst_frees(void)
 	gdata(S(0), MSS);
 	s = seg(ACK_FROM_GUEST, ACK_TCP_RST, S(1), 0, 0, 0);
 	go(&s);
-	CHECK(V == ACK_PASS && stats().flows == 0 && stats().kept_bytes == 0, "guest RST");
+	CHECK(V == ACK_PASS && stats().flows == 0 && stats().tx.kept_bytes == 0, "guest RST");
 	GPORT = 40001;
 	handshake(&plain);
 	gdata(S(0), MSS);
 	/* a blind RST that is only in the window does not lose kept data */
 	s = seg(ACK_TO_GUEST, ACK_TCP_RST | ACK_TCP_ACK, R + 1000, S(1), 0, 0);
 	go(&s);
-	CHECK(V == ACK_PASS && stats().flows == 1 && stats().kept_bytes == MSS,
+	CHECK(V == ACK_PASS && stats().flows == 1 && stats().tx.kept_bytes == MSS,
 	      "inexact remote RST");
 	s = seg(ACK_TO_GUEST, ACK_TCP_RST | ACK_TCP_ACK, R + 1, S(1), 0, 0);
 	go(&s);
-	CHECK(V == ACK_PASS && stats().flows == 0 && stats().kept_bytes == 0, "remote RST");
+	CHECK(V == ACK_PASS && stats().flows == 0 && stats().tx.kept_bytes == 0, "remote RST");
 	CHECK(H.live == 2, "live %ld", H.live);
 	CHECK(ack_core_next_deadline(C) == ACK_NO_DEADLINE, "deadline left");
 }
@@ -644,7 +644,7 @@ static void t_flow_budget(void)
 	expect_ack(S(0) + 2920, 1080);
 	gdata(S(0) + 2920, 1080);
 	expect_ack(S(0) + 4000, 0);
-	CHECK(stats().kept_bytes == 4000, "kept");
+	CHECK(stats().tx.kept_bytes == 4000, "kept");
 	/* a zero-window probe (Linux: seq una-1, no data) gets the ACK again */
 	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(0) + 3999, R + 1, 502, 0);
 	go(&s);
@@ -655,10 +655,10 @@ static void t_flow_budget(void)
 	expect_ack(S(0) + 4000, 1460);
 	gdata(S(0) + 4000, 1460);
 	expect_ack(S(0) + 5460, 0);
-	CHECK(stats().kept_bytes == 4000 && stats().fallbacks == 0, "no loss");
+	CHECK(stats().tx.kept_bytes == 4000 && stats().tx.fallbacks == 0, "no loss");
 	rack(S(0) + 5460, 65535, 0, NULL);
 	expect_ack(S(0) + 5460, 4000);
-	CHECK(stats().kept_bytes == 0, "kept");
+	CHECK(stats().tx.kept_bytes == 0, "kept");
 }
 
 static void t_vif_budget(void)
@@ -679,8 +679,8 @@ static void t_vif_budget(void)
 	expect_ack(S(0) + 1460, 540);	/* B: what is left of 6000 */
 	gdata(S(0) + 1460, 540);
 	expect_ack(S(0) + 2000, 0);
-	CHECK(stats().kept_bytes == 3460, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.kept_bytes == 3460, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
 	/* A's receiver acks: the vif budget frees and B is reopened */
 	GPORT = 40000;
 	rack(S(0) + 1460, 65535, 0, NULL);
@@ -689,7 +689,7 @@ static void t_vif_budget(void)
 	expect_ack(S(0) + 2000, 1460);
 	CHECK(H.nout != 1 || H.out[0].key.gport == 40001, "update went to port %u",
 	      H.out[0].key.gport);
-	CHECK(stats().fallbacks == 0, "fallback");
+	CHECK(stats().tx.fallbacks == 0, "fallback");
 }
 
 static void t_wraparound(void)
@@ -716,8 +716,8 @@ static void t_wraparound(void)
 	rack(S(3), 256, 1, sk);
 	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack");
 	rack(S(5), 256, 0, NULL);
-	CHECK(stats().kept_bytes == 0, "kept %llu",
-	      (unsigned long long)stats().kept_bytes);
+	CHECK(stats().tx.kept_bytes == 0, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
 }
 
 static void t_gso_64k(void)
@@ -740,15 +740,15 @@ static void t_gso_64k(void)
 		go(&s);
 	}
 	expect_ack(S(0) + 65536, (262144 - 65536) >> 8);
-	CHECK(stats().kept_bytes == 65536, "kept");
+	CHECK(stats().tx.kept_bytes == 65536, "kept");
 	chunks = H.live - chunks;
 	CHECK(chunks == (65536 + 4095 - 16) / (4096 - 16), "chunks %ld", chunks);
 	rack(S(0) + 30000, 1024, 0, NULL);
-	CHECK(stats().kept_bytes == 35536, "partial");
+	CHECK(stats().tx.kept_bytes == 35536, "partial");
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0) + 30000, MSS);
 	rack(S(0) + 65536, 1024, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && H.live == 3, "live %ld", H.live);
+	CHECK(stats().tx.kept_bytes == 0 && H.live == 3, "live %ld", H.live);
 }
 
 static void t_to_guest_rewrite(void)
@@ -781,7 +781,7 @@ static void t_to_guest_rewrite(void)
 	gdata(S(2), MSS);
 	CHECK(H.nout == 1 && H.out[0].a.seq == R + 202, "local ACK seq %u after remote FIN",
 	      H.out[0].a.seq);
-	CHECK(stats().acks_rewritten == 1, "rewritten");
+	CHECK(stats().tx.acks_rewritten == 1, "rewritten");
 }
 
 static void t_preopen_untouched(void)
@@ -874,7 +874,7 @@ static void t_reno(void)
 	CHECK(H.out[1].a.type == ACK_ACT_ACK_TO_GUEST && H.out[1].a.ack == S(6) &&
 	      H.out[1].a.window == 1460, "window update %u", H.out[1].a.window);
 	rack(S(6), 65535, 0, NULL);
-	CHECK(stats().kept_bytes == 0, "kept");
+	CHECK(stats().tx.kept_bytes == 0, "kept");
 }
 
 static void t_drain(void)
@@ -896,7 +896,7 @@ static void t_drain(void)
 	rack(S(2), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "beyond the drain edge: %d", V);
 	CHECK(ack_core_kept_total(C) == 0 && stats().flows == 0, "drained");
-	CHECK(stats().fallbacks == 0, "drain counted as fallback");
+	CHECK(stats().tx.fallbacks == 0, "drain counted as fallback");
 	GPORT = 40001;
 	s = seg(ACK_FROM_GUEST, ACK_TCP_SYN, G, 0, 100, 0);
 	go(&s);
@@ -913,7 +913,7 @@ static void t_destroy_frees(void)
 		for (i = 0; i < 10; i++)
 			gdata(S(i), MSS);
 	}
-	CHECK(stats().kept_bytes == 100 * MSS && H.live > 12, "kept");
+	CHECK(stats().tx.kept_bytes == 100 * MSS && H.live > 12, "kept");
 	/* the runner destroys and counts */
 }
 
@@ -924,8 +924,8 @@ static void t_alloc_failure(void)
 	H.fail_in = 1;
 	gdata(S(0), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked without memory");
-	CHECK(stats().fallbacks == 1 && stats().alloc_failures == 1 &&
-	      stats().flows == 0, "fallback %llu", (unsigned long long)stats().fallbacks);
+	CHECK(stats().tx.fallbacks == 1 && stats().alloc_failures == 1 &&
+	      stats().flows == 0, "fallback %llu", (unsigned long long)stats().tx.fallbacks);
 
 	/* with kept data: it is still recovered */
 	GPORT = 40001;
@@ -937,7 +937,7 @@ static void t_alloc_failure(void)
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 	rack(S(0) + 3000, 65535, 0, NULL);
-	CHECK(stats().flows == 0 && stats().kept_bytes == 0, "handed back");
+	CHECK(stats().flows == 0 && stats().tx.kept_bytes == 0, "handed back");
 
 	/* no memory for a flow: untracked */
 	GPORT = 40002;
@@ -969,7 +969,7 @@ static void t_ece_not_consumed(void)
 	go(&s);
 	CHECK(V == ACK_REWRITE && RW.ack == S(2) && !RW.strip_sack &&
 	      RW.window == (65535 - 2 * MSS) >> 8, "verdict %d ack +%u", V, RW.ack - G);
-	CHECK(stats().acks_consumed == 0 && stats().kept_bytes == MSS, "consumed");
+	CHECK(stats().tx.acks_consumed == 0 && stats().tx.kept_bytes == MSS, "consumed");
 }
 
 static void t_zero_window_persist(void)
@@ -990,7 +990,7 @@ static void t_zero_window_persist(void)
 	expect_xmit(0, S(0), MSS);
 	CHECK(stats().resets == 0, "reset a reachable receiver");
 	rack(S(1), 65535, 0, NULL);
-	CHECK(stats().kept_bytes == 0 && stats().flows == 1, "window opened");
+	CHECK(stats().tx.kept_bytes == 0 && stats().flows == 1, "window opened");
 	/* silence: reset after retry_limit RTOs */
 	gdata(S(1), MSS);
 	tick(ack_core_next_deadline(C));
@@ -1010,7 +1010,7 @@ static void t_guest_overruns_window(void)
 	expect_ack(S(2), 1080);
 	gdata(S(2), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "over the window: verdict %d, %d actions", V, H.nout);
-	CHECK(stats().fallbacks == 1 && stats().kept_bytes == 2 * MSS, "fallback");
+	CHECK(stats().tx.fallbacks == 1 && stats().tx.kept_bytes == 2 * MSS, "fallback");
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 	rack(S(3), 65535, 0, NULL);
@@ -1058,15 +1058,15 @@ static void t_stats(void)
 	tick(ack_core_next_deadline(C));	/* 40000's RTO: reset */
 	st = stats();
 	CHECK(st.flows == 1 && st.flows_created == 3 && st.flows_untracked == 0 &&
-	      st.local_acks == 6 && st.kept_bytes == MSS && st.kept_peak == 5 * MSS &&
-	      st.rexmit_fast == 1 && st.rexmit_rto == 0 && st.acks_consumed == 4 &&
-	      st.reordered == 1 && st.fallbacks == 1 && st.resets == 1 &&
+	      st.tx.local_acks == 6 && st.tx.kept_bytes == MSS && st.tx.kept_peak == 5 * MSS &&
+	      st.tx.rexmit_fast == 1 && st.tx.rexmit_rto == 0 && st.tx.acks_consumed == 4 &&
+	      st.tx.reordered == 1 && st.tx.fallbacks == 1 && st.resets == 1 &&
 	      st.alloc_failures == 0,
 	      "flows %llu/%llu acks %llu kept %llu/%llu fast %llu consumed %llu fb %llu resets %llu",
 	      (unsigned long long)st.flows, (unsigned long long)st.flows_created,
-	      (unsigned long long)st.local_acks, (unsigned long long)st.kept_bytes,
-	      (unsigned long long)st.kept_peak, (unsigned long long)st.rexmit_fast,
-	      (unsigned long long)st.acks_consumed, (unsigned long long)st.fallbacks,
+	      (unsigned long long)st.tx.local_acks, (unsigned long long)st.tx.kept_bytes,
+	      (unsigned long long)st.tx.kept_peak, (unsigned long long)st.tx.rexmit_fast,
+	      (unsigned long long)st.tx.acks_consumed, (unsigned long long)st.tx.fallbacks,
 	      (unsigned long long)st.resets);
 }
 

@@ -377,11 +377,11 @@ static bool sim(const struct scenario *t)
 		why = "the guest never saw its FIN acknowledged";
 	else if (r_nxt != G + 2 + total || delivered_bytes != (u64)total + 1)
 		why = "the receiver is missing data";
-	else if (st.resets || st.fallbacks)
+	else if (st.resets || st.tx.fallbacks)
 		why = "reset or fallback";
-	else if (REORDER && !st.reordered)
+	else if (REORDER && !st.tx.reordered)
 		why = "no segment was held";
-	else if (st.flows || st.kept_bytes)
+	else if (st.flows || st.tx.kept_bytes)
 		why = "the flow outlived the connection";
 	ack_core_destroy(C);
 	if (!why && H.live)
@@ -393,9 +393,9 @@ static bool sim(const struct scenario *t)
 	}
 	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
 	       "rexmits, %llu reordered, peak kept %llu)\n", name, total,
-	       (unsigned long long)(NOW / MS), (unsigned long long)st.local_acks,
-	       (unsigned long long)st.rexmit_fast, (unsigned long long)st.rexmit_rto,
-	       (unsigned long long)st.reordered, (unsigned long long)st.kept_peak);
+	       (unsigned long long)(NOW / MS), (unsigned long long)st.tx.local_acks,
+	       (unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
+	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak);
 	return true;
 }
 
