@@ -201,9 +201,14 @@ struct ack_env {
 	void *ctx;
 };
 
+/* Directions acknowledged locally (ack_config.dirs). */
+#define ACK_DIR_TX		0x1	/* what the guest sends */
+#define ACK_DIR_RX		0x2	/* what the guest receives */
+
 struct ack_config {
-	u32 flow_budget;	/* bytes kept + promised per flow */
-	u64 vif_budget;		/* bytes kept + promised per core (vif) */
+	u32 dirs;		/* ACK_DIR_*; new flows only, a direction removed falls back */
+	u32 flow_budget;	/* bytes kept + promised per flow and direction */
+	u64 vif_budget;		/* bytes kept + promised per core (vif), both directions */
 	u32 cc;			/* enum ack_cc */
 	u16 port;		/* only flows whose SYN goes to this port; 0 = all */
 	u32 flow_limit;		/* tracked flows; more are passed untouched */

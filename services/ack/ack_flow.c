@@ -22,6 +22,7 @@ void ack_free(struct ack_core *c, void *p)
 void ack_core_config_default(struct ack_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->dirs = ACK_DIR_TX;
 	cfg->flow_budget = 4 << 20;
 	cfg->vif_budget = 64 << 20;
 	cfg->cc = ACK_CC_NONE;
@@ -39,6 +40,9 @@ void ack_core_config_default(struct ack_config *cfg)
 
 static void sanitize(struct ack_config *cfg)
 {
+	cfg->dirs &= ACK_DIR_TX | ACK_DIR_RX;
+	if (!cfg->dirs)
+		cfg->dirs = ACK_DIR_TX;
 	/* Keep every window computation far from 2^31 in sequence space. */
 	if (cfg->flow_budget > (1u << 30))
 		cfg->flow_budget = 1u << 30;
@@ -181,8 +185,8 @@ struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->g_wsopt = f->r_wsopt = WS_NONE;
-	init_half(c, &f->tx, ACK_FROM_GUEST, true);
-	init_half(c, &f->rx, ACK_TO_GUEST, false);
+	init_half(c, &f->tx, ACK_FROM_GUEST, c->cfg.dirs & ACK_DIR_TX);
+	init_half(c, &f->rx, ACK_TO_GUEST, c->cfg.dirs & ACK_DIR_RX);
 	f->last_active = now;
 	b = key_hash(c, k) & c->mask;
 	f->hnext = c->table[b];
@@ -251,10 +255,24 @@ void ack_core_destroy(struct ack_core *c)
 void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 {
 	u32 seed = c->cfg.hash_seed;	/* the table is hashed with it */
+	struct ack_flow *f, *n;
 
 	c->cfg = *cfg;
 	c->cfg.hash_seed = seed;
 	sanitize(&c->cfg);
+	/* A direction turned off: its flows recover what they kept, then end to end. */
+	for (f = c->flows; f; f = n) {
+		bool off_tx = !(c->cfg.dirs & ACK_DIR_TX) && !(f->tx.flags & H_FALLBACK);
+		bool off_rx = !(c->cfg.dirs & ACK_DIR_RX) && !(f->rx.flags & H_FALLBACK);
+
+		n = f->next;
+		if (off_tx)
+			ack_fallback(c, &f->tx, false);
+		if (off_rx)
+			ack_fallback(c, &f->rx, false);
+		if (off_tx || off_rx)
+			ack_maybe_finish(c, f);
+	}
 }
 
 void ack_core_drain(struct ack_core *c)

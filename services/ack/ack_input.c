@@ -181,11 +181,15 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 /* ---- segments ---- */
 
 /* The receiver acknowledged or reported something about kept data. */
-static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
+/*
+ * Returns true if the ACK must reach the sender as it is: rx caught up with
+ * bytes the core never acknowledged itself.
+ */
+static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 			    struct ack_half *h, const struct ack_seg *s, u64 now)
 {
 	bool pure = !s->len && !(s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST));
-	bool dup = false, newack = false;
+	bool dup = false, newack = false, resync = false;
 	u32 ra = s->ack, i;
 
 	/* (also the handshake's: rtt_seq == una until data flows) */
@@ -199,6 +203,21 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		newack = true;
 		ack_release(c, h, acked);
 		h->una = top;
+		if (seq_after(ra, h->nxt) && !is_tx(h) && !(h->flags & H_FALLBACK)) {
+			/*
+			 * rx: the guest has bytes the core passed on without
+			 * keeping them (after a gap from the WAN, or beyond a
+			 * budget).  Nothing below ra needs the core: start
+			 * again from there, with what was held above it.
+			 */
+			h->una = h->nxt = ra;
+			if (seq_after(ra, h->edge))
+				h->edge = ra;
+			if (seq_after(ra, h->adv_edge))
+				h->adv_edge = ra;
+			ack_merge_held(c, h);
+			resync = true;
+		}
 		h->retries = 0;
 		h->backoff = 0;
 		h->dupacks = 0;
@@ -260,6 +279,13 @@ static void on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		ack_rexmit(c, f, h, ack_burst(c, h), true, false);
 		h->rto_at = now + ack_rto_timeout(c, h);
 	}
+	if (resync) {
+		if (h->nxt == h->una)
+			return true;
+		/* the held bytes are kept now: acknowledge them */
+		ack_send_local_ack(c, f, h);
+	}
+	return false;
 }
 
 static bool sack_confuses(const struct ack_half *h, const struct ack_seg *s)
@@ -279,6 +305,41 @@ static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
 }
 
 /*
+ * rx: the guest's window passes on to the remote as the guest's promise, but
+ * the core answers for every byte the remote sends once it acknowledges
+ * locally, so the window never reaches beyond what the budgets hold.
+ */
+static enum ack_verdict clamp_window(struct ack_core *c, struct ack_half *h,
+				     const struct ack_seg *s,
+				     enum ack_verdict v, struct ack_rewrite *rw)
+{
+	u32 ra = v == ACK_REWRITE ? rw->ack : s->ack;
+	u32 lim = seq_max(ack_window_limit(c, h), h->adv_edge);
+	u32 edge = ra + ((u32)s->window << h->ws), raw;
+
+	if (seq_after(edge, lim)) {
+		raw = (lim - ra) >> h->ws;
+		if (raw > 0xffff)
+			raw = 0xffff;
+		if (v == ACK_PASS) {
+			rw->ack = ra;
+			rw->strip_sack = false;
+			hstats(c, h)->acks_rewritten++;
+			v = ACK_REWRITE;
+		}
+		rw->window = raw;
+		edge = ra + (raw << h->ws);
+	}
+	if (seq_after(edge, h->adv_edge)) {
+		h->adv_edge = edge;
+		if (seq_after(edge, h->edge))
+			h->edge = edge;
+		ack_account(c, h);
+	}
+	return v;
+}
+
+/*
  * A segment from @h's receiver (an ACK, maybe with data of the other
  * direction): free kept data, drive recovery, and decide whether the sender
  * may see it as it is.  *news: false if the segment was not ours to judge.
@@ -293,6 +354,7 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 					     ACK_TCP_URG | ACK_TCP_ECE));
 	struct ack_dir_stats *st = hstats(c, h);
 	enum ack_verdict v = ACK_PASS;
+	bool passthrough;
 	u32 ra = s->ack;
 
 	*freed = *news = false;
@@ -311,10 +373,10 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		return ACK_PASS;
 	*news = true;
 	*freed = seq_after(ra, h->una) && h->una != h->nxt;
-	on_receiver_ack(c, f, h, s, now);
+	passthrough = on_receiver_ack(c, f, h, s, now);
 
 	if (h->flags & H_GIVEN) {
-		if (pure && !seq_after(ra, h->nxt) &&
+		if (pure && !passthrough && !seq_after(ra, h->nxt) &&
 		    !(ra == h->nxt && seq_after(h->hi, h->nxt))) {
 			/* The sender already has this ACK (or will get ours). */
 			st->acks_consumed++;
@@ -332,6 +394,9 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 			st->acks_rewritten++;
 			v = ACK_REWRITE;
 		}
+		if (!is_tx(h) && v != ACK_DROP && !(h->flags & H_FALLBACK) &&
+		    !seq_before(ra, h->nxt))
+			v = clamp_window(c, h, s, v, rw);
 	}
 	return v;
 }
@@ -424,11 +489,21 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 	if ((h->flags & H_FIN) && !seq_after(end, h->fin_seq))
 		return;	/* sent before the FIN: late, or resent */
 	early = seq_after(s->seq, h->nxt);
-	if ((h->flags & (H_FALLBACK | H_FIN)) || !fits(c, h, end) ||
-	    (early && ack_hold(c, h, s))) {
+	if ((h->flags & (H_FALLBACK | H_FIN)) ||
+	    (is_tx(h) && (!fits(c, h, end) || (early && ack_hold(c, h, s))))) {
 		ack_fallback(c, h, true);
 		h->hi = seq_max(h->hi, end);
 		ack_maybe_finish(c, f);
+		return;
+	}
+	if (!is_tx(h) && (!fits(c, h, end) || (early && ack_hold(c, h, s)))) {
+		/*
+		 * rx: loss on the WAN leaves gaps, and a remote that sends
+		 * into the guest's own window may pass a budget.  Such a
+		 * segment goes on unkept and unacknowledged, which needs no
+		 * fallback: the guest's own ACK for it ends the gap.
+		 */
+		h->hi = seq_max(h->hi, end);
 		return;
 	}
 	if (early) {

@@ -217,6 +217,7 @@ void ack_fallback(struct ack_core *c, struct ack_half *h, bool count);
 bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f);
 
 /* ack_output.c */
+u32 ack_window_limit(struct ack_core *c, struct ack_half *h);
 u16 ack_sender_view_window(const struct ack_half *h);
 void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
 			struct ack_half *h);

@@ -16,7 +16,7 @@
 /* ---- windows ---- */
 
 /* The right edge the sender may be given now (>= nxt). */
-static u32 window_limit(struct ack_core *c, struct ack_half *h)
+u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 {
 	u32 base = seq_max(h->edge, h->nxt);
 	u32 lim = h->una + c->cfg.flow_budget, v;
@@ -85,7 +85,7 @@ void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
 	if (h->flags & H_FALLBACK) {
 		raw = ack_sender_view_window(h);
 	} else {
-		raw = (window_limit(c, h) - h->nxt) >> h->ws;
+		raw = (ack_window_limit(c, h) - h->nxt) >> h->ws;
 		if (raw > 0xffff)
 			raw = 0xffff;
 		h->adv_edge = h->nxt + (raw << h->ws);
@@ -242,7 +242,7 @@ void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f,
 		return;
 	if (seq_after(h->adv_edge, h->nxt) && h->adv_edge - h->nxt >= h->mss)
 		return;
-	lim = window_limit(c, h);
+	lim = ack_window_limit(c, h);
 	if (seq_after(lim, h->adv_edge) && lim - h->adv_edge >= h->mss)
 		ack_send_local_ack(c, f, h);
 }

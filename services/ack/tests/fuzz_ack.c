@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for ack_core.  The input is a configuration followed by a
- * stream of operations on four flows (same hosts, guest ports 40000..40003):
- * handshakes from either side, guest data (in order, old, with a gap, or
- * anywhere; linear or through copy_payload), guest pure ACKs and probes,
- * receiver ACKs with SACK blocks and data, RSTs, timer advances, allocation
- * failures, live reconfiguration and drain.
+ * libFuzzer target for ack_core, both directions at once.  The input is a
+ * configuration (dir=tx, rx or both) followed by a stream of operations on
+ * four flows (same hosts, guest ports 40000..40003): handshakes from either
+ * side, guest data and remote data (in order, old, with a gap, or anywhere;
+ * linear or through copy_payload), guest pure ACKs and probes, ACKs with SACK
+ * blocks from either side, RSTs, timer advances, allocation failures, live
+ * reconfiguration (dir included) and drain.
  *
  * Payload bytes are a function of their sequence number, so every byte the
- * core keeps or retransmits can be checked.  After every operation:
+ * core keeps or retransmits can be checked.  After every operation, for each
+ * direction:
  *   - a local ACK never covers a byte the core does not hold: at the time of
- *     the ACK, [una, ack) is kept and has the guest's content;
+ *     the ACK, [una, ack) is kept and has the sender's content;
  *   - kept data only leaves when a receiver ACK in this step covers it, or
  *     the flow was reset (RST from the harness, RESET_BOTH from the core);
- *   - kept bytes <= the per-vif budget (the largest one configured);
- *   - guest segments always pass unchanged, only pure ACKs are consumed;
+ *   - kept bytes <= the per-vif budget (the largest one configured), and per
+ *     flow and direction <= the largest flow budget;
+ *   - segments with data or flags are never consumed; with dir=tx only, the
+ *     guest's segments pass unchanged; a rewrite never lowers an ack;
  *   - retransmissions carry the kept content.
  * At the end the core is destroyed and every allocation must be freed.
  */
@@ -55,6 +59,8 @@ static struct shadow sh[NFLOWS];
 static struct ack_core *C;
 static struct ack_config CFG;
 static u64 NOW, VIF_MAX;	/* the largest per-vif budget configured */
+static u32 FLOW_MAX;		/* the largest per-flow budget configured */
+static bool EVER_RX;		/* dir included rx at some point */
 static u8 kept_buf[1 << 20];
 
 static void die(const char *what, int k)
@@ -115,19 +121,19 @@ static bool seq_lt(u32 a, u32 b)
 	return (int)(a - b) < 0;
 }
 
-static void check_kept(const struct ack_flow *f, int k)
+static void check_kept(const struct ack_flow *f, u8 dir, int k)
 {
 	u32 una, nxt, n, i;
 
-	ack_core_flow_range(f, ACK_FROM_GUEST, &una, &nxt);
+	ack_core_flow_range(f, dir, &una, &nxt);
 	n = nxt - una;
-	if (n > sizeof(kept_buf))
+	if (n > sizeof(kept_buf) || n > FLOW_MAX)
 		die("kept range larger than any budget", k);
-	if (ack_core_copy_kept(f, ACK_FROM_GUEST, una, kept_buf, n) != n)
+	if (ack_core_copy_kept(f, dir, una, kept_buf, n) != n)
 		die("kept range not copyable", k);
 	for (i = 0; i < n; i++)
 		if (kept_buf[i] != pat(una + i))
-			die("kept byte differs from what the guest sent", k);
+			die("kept byte differs from what the sender sent", k);
 }
 
 /* Wraps h_emit: checks each action against the core's state right then. */
@@ -137,38 +143,44 @@ static void emit(void *ctx, const struct ack_action *a)
 	int k = a->key->gport - 40000;
 
 	h_emit(ctx, a);
-	if (a->type == ACK_ACT_ACK_TO_GUEST) {
-		ack_core_flow_range(a->flow, ACK_FROM_GUEST, &una, &nxt);
+	if (a->type == ACK_ACT_ACK_TO_GUEST || a->type == ACK_ACT_ACK_TO_WAN) {
+		u8 dir = a->type == ACK_ACT_ACK_TO_GUEST ? ACK_FROM_GUEST : ACK_TO_GUEST;
+
+		ack_core_flow_range(a->flow, dir, &una, &nxt);
 		if (seq_lt(nxt, a->ack) || seq_lt(a->ack, una))
 			die("local ACK beyond what is kept", k);
-		check_kept(a->flow, k);
-	} else if (a->type == ACK_ACT_XMIT_TO_WAN) {
+		check_kept(a->flow, dir, k);
+	} else if (a->type == ACK_ACT_XMIT_TO_WAN || a->type == ACK_ACT_XMIT_TO_GUEST) {
 		if (!a->len || !H.out[H.nout - 1].data_ok)
 			die("retransmission without the kept content", k);
 	}
 }
 
-/* The guest's data is never dropped; only pure ACKs toward it are. */
+/* Data is never dropped; only pure ACKs are, in either direction. */
 static void segment(const struct ack_seg *s)
 {
+	int k = (s->dir == ACK_FROM_GUEST ? s->sport : s->dport) - 40000;
 	struct ack_rewrite rw;
 	enum ack_verdict v = ack_core_segment(C, s, NOW, &rw);
 
-	if (s->dir == ACK_FROM_GUEST && v != ACK_PASS)
-		die("a guest segment was not passed unchanged", s->sport - 40000);
+	if (s->dir == ACK_FROM_GUEST && v != ACK_PASS && !EVER_RX)
+		die("a guest segment was not passed unchanged with dir=tx", k);
 	if (v == ACK_DROP && (s->len || (s->flags & (ACK_TCP_SYN | ACK_TCP_FIN | ACK_TCP_RST))))
-		die("a segment with data or flags was consumed", s->dport - 40000);
+		die("a segment with data or flags was consumed", k);
+	if (v == ACK_REWRITE && seq_lt(rw.ack, s->ack))
+		die("a rewrite lowered an ack", k);
 }
 
 static void step(struct reader *r)
 {
 	const struct ack_flow *pre[NFLOWS];
-	u32 pre_una[NFLOWS], pre_nxt[NFLOWS];
-	int op = rd8(r) % 12, k = rd8(r) % NFLOWS, i;
+	u32 pre_una[2][NFLOWS], pre_nxt[2][NFLOWS];
+	int op = rd8(r) % 14, k = rd8(r) % NFLOWS, i, d;
 	struct shadow *w = &sh[k];
 	bool reset[NFLOWS] = { false };
-	int rack_k = -1;
-	u32 rack_ack = 0, len, x;
+	int rack_k[2] = { -1, -1 };	/* by enum ack_dir of the data acked */
+	u32 rack_ack[2] = { 0, 0 }, len, x, y;
+	u16 win;
 	struct ack_key key;
 	struct ack_seg s;
 	u8 m;
@@ -176,8 +188,8 @@ static void step(struct reader *r)
 	for (i = 0; i < NFLOWS; i++) {
 		key_of(i, &key);
 		pre[i] = ack_core_lookup(C, &key);
-		if (pre[i])
-			ack_core_flow_range(pre[i], ACK_FROM_GUEST, &pre_una[i], &pre_nxt[i]);
+		for (d = 0; d < 2 && pre[i]; d++)
+			ack_core_flow_range(pre[i], d, &pre_una[d][i], &pre_nxt[d][i]);
 	}
 	H.nout = 0;
 	switch (op) {
@@ -239,12 +251,16 @@ static void step(struct reader *r)
 		}
 		if (!seq_lt(x + len, w->gnext) && !seq_lt(w->gnext, x))
 			w->gnext = x + len;
+		rack_k[ACK_TO_GUEST] = k;
+		rack_ack[ACK_TO_GUEST] = s.ack;
 		segment(&s);
 		break;
 	case 5:		/* guest pure ACK or probe */
 		m = rd8(r);
 		x = m & 1 ? w->gnext - 1 : m & 2 ? rd32(r) : w->gnext;
 		s = mkseg(k, ACK_FROM_GUEST, ACK_TCP_ACK, x, w->rnext, rd16(r), 0);
+		rack_k[ACK_TO_GUEST] = k;
+		rack_ack[ACK_TO_GUEST] = s.ack;
 		segment(&s);
 		break;
 	case 6:		/* receiver ACK, maybe with SACK and data */
@@ -261,8 +277,54 @@ static void step(struct reader *r)
 		s.has_ts = 1;
 		s.tsval = rd32(r);
 		w->rnext += len + (m & 8 ? 1 : 0);
-		rack_k = k;
-		rack_ack = x;
+		rack_k[ACK_FROM_GUEST] = k;
+		rack_ack[ACK_FROM_GUEST] = x;
+		segment(&s);
+		break;
+	case 12:	/* remote data (rx), acking the guest's */
+		m = rd8(r);
+		len = m & 0x80 ? rd16(r) + (m & 1) : rd8(r) * 11u;
+		if (!len)
+			len = 1;
+		switch ((m >> 1) & 3) {
+		case 0: x = w->rnext; break;
+		case 1: x = w->rnext - rd16(r); break;
+		case 2: x = w->rnext + rd16(r); break;
+		default: x = rd32(r); break;
+		}
+		y = m & 0x40 ? w->gnext - rd16(r) : w->gnext;
+		win = rd16(r);
+		s = mkseg(k, ACK_TO_GUEST, ACK_TCP_ACK | ((m & 0x18) == 0x18 ? ACK_TCP_FIN : 0),
+			  x, y, win, len);
+		s.has_ts = 1;
+		s.tsval = rd32(r);
+		if (m & 0x20) {		/* the non-linear path */
+			s.payload = NULL;
+			s.payload_ctx = &s.seq;
+		}
+		if (!seq_lt(x + len, w->rnext) && !seq_lt(w->rnext, x))
+			w->rnext = x + len;
+		rack_k[ACK_FROM_GUEST] = k;
+		rack_ack[ACK_FROM_GUEST] = s.ack;
+		segment(&s);
+		break;
+	case 13:	/* guest ACK (rx), maybe with SACK blocks or FIN */
+		m = rd8(r);
+		x = m & 1 ? rd32(r) : w->rnext - (m & 2 ? rd16(r) : 0);
+		win = rd16(r);
+		s = mkseg(k, ACK_FROM_GUEST, ACK_TCP_ACK | (m & 8 ? ACK_TCP_FIN : 0) |
+			  (m & 4 ? ACK_TCP_ECE : 0), w->gnext, x, win, 0);
+		s.nsack = (m >> 4) % 5;
+		for (i = 0; i < s.nsack; i++) {
+			s.sack[i].start = x + rd16(r) - 1000;
+			s.sack[i].end = s.sack[i].start + rd16(r);
+		}
+		s.has_ts = 1;
+		s.tsval = w->ts++;
+		if (m & 8)
+			w->gnext++;
+		rack_k[ACK_TO_GUEST] = k;
+		rack_ack[ACK_TO_GUEST] = x;
 		segment(&s);
 		break;
 	case 7:		/* time passes */
@@ -299,9 +361,15 @@ static void step(struct reader *r)
 			CFG.vif_budget = 4096 + (u64)rd16(r) * 4;
 			if (CFG.vif_budget > VIF_MAX)
 				VIF_MAX = CFG.vif_budget;
+			if (CFG.flow_budget > FLOW_MAX)
+				FLOW_MAX = CFG.flow_budget;
 		}
 		CFG.cc = m & 2 ? ACK_CC_RENO : ACK_CC_NONE;
 		CFG.port = m & 4 ? 80 : 0;
+		if ((m >> 3) & 3)
+			CFG.dirs = (m >> 3) & 3;
+		if (CFG.dirs & ACK_DIR_RX)
+			EVER_RX = true;
 		CFG.retry_limit = m >> 5;
 		ack_core_reconfigure(C, &CFG);
 		break;
@@ -316,21 +384,25 @@ static void step(struct reader *r)
 
 		key_of(i, &key);
 		f = ack_core_lookup(C, &key);
-		if (pre[i] && f != pre[i] && pre_una[i] != pre_nxt[i] && !reset[i] &&
-		    !(rack_k == i && !seq_lt(rack_ack, pre_nxt[i])))
-			die("flow with kept data vanished", i);
-		if (!f)
-			continue;
-		check_kept(f, i);
-		/* an empty range may be rebased by the handshake */
-		if (f != pre[i] || pre_una[i] == pre_nxt[i])
-			continue;
-		ack_core_flow_range(f, ACK_FROM_GUEST, &una, &nxt);
-		if (seq_lt(nxt, pre_nxt[i]))
-			die("kept end moved back", i);
-		if (una != pre_una[i] &&
-		    (rack_k != i || seq_lt(rack_ack, una) || seq_lt(una, pre_una[i])))
-			die("kept data released without a receiver ACK", i);
+		for (d = 0; d < 2; d++) {
+			if (pre[i] && f != pre[i] && pre_una[d][i] != pre_nxt[d][i] &&
+			    !reset[i] &&
+			    !(rack_k[d] == i && !seq_lt(rack_ack[d], pre_nxt[d][i])))
+				die("flow with kept data vanished", i);
+			if (!f)
+				continue;
+			check_kept(f, d, i);
+			/* an empty range may be rebased by the handshake */
+			if (f != pre[i] || pre_una[d][i] == pre_nxt[d][i])
+				continue;
+			ack_core_flow_range(f, d, &una, &nxt);
+			if (seq_lt(nxt, pre_nxt[d][i]))
+				die("kept end moved back", i);
+			if (una != pre_una[d][i] &&
+			    (rack_k[d] != i || seq_lt(rack_ack[d], una) ||
+			     seq_lt(una, pre_una[d][i])))
+				die("kept data released without a receiver ACK", i);
+		}
 	}
 	if (ack_core_kept_total(C) > VIF_MAX)
 		die("per-vif budget exceeded", k);
@@ -367,7 +439,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	CFG.rto_min_ns = 1000000;
 	CFG.idle_ns = 1000000000ull * (1 + rd8(&r) % 64);
 	CFG.hash_seed = rd32(&r);
+	/* (from the seed, so that the corpus keeps its layout) */
+	CFG.dirs = 1 + CFG.hash_seed % 3;
+	EVER_RX = CFG.dirs & ACK_DIR_RX;
 	VIF_MAX = CFG.vif_budget;
+	FLOW_MAX = CFG.flow_budget;
 	C = ack_core_create(&env, &CFG);
 	if (!C)
 		return 0;
@@ -375,15 +451,23 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		step(&r);
 	if (getenv("ACK_FUZZ_VERBOSE")) {
 		struct ack_stats st;
+		int d;
 
 		ack_core_stats(C, &st);
-		fprintf(stderr, "flows %llu created %llu acks %llu peak %llu fast %llu "
-			"rto %llu consumed %llu rewritten %llu fallbacks %llu resets %llu\n",
+		fprintf(stderr, "dirs %u flows %llu created %llu resets %llu\n", CFG.dirs,
 			(unsigned long long)st.flows, (unsigned long long)st.flows_created,
-			(unsigned long long)st.tx.local_acks, (unsigned long long)st.tx.kept_peak,
-			(unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
-			(unsigned long long)st.tx.acks_consumed, (unsigned long long)st.tx.acks_rewritten,
-			(unsigned long long)st.tx.fallbacks, (unsigned long long)st.resets);
+			(unsigned long long)st.resets);
+		for (d = 0; d < 2; d++) {
+			const struct ack_dir_stats *t = d ? &st.rx : &st.tx;
+
+			fprintf(stderr, "  %s acks %llu peak %llu fast %llu rto %llu consumed %llu "
+				"rewritten %llu reordered %llu fallbacks %llu\n", d ? "rx" : "tx",
+				(unsigned long long)t->local_acks, (unsigned long long)t->kept_peak,
+				(unsigned long long)t->rexmit_fast, (unsigned long long)t->rexmit_rto,
+				(unsigned long long)t->acks_consumed,
+				(unsigned long long)t->acks_rewritten,
+				(unsigned long long)t->reordered, (unsigned long long)t->fallbacks);
+		}
 	}
 	H.fail_all = false;
 	H.fail_in = 0;

@@ -16,7 +16,7 @@
 struct rec {
 	struct ack_action a;
 	struct ack_key key;
-	bool data_ok;		/* XMIT_TO_WAN: copied len bytes, pattern right */
+	bool data_ok;		/* XMIT_*: copied len bytes, pattern right */
 };
 
 struct harness {
@@ -70,9 +70,11 @@ static void h_emit(void *ctx, const struct ack_action *a)
 	r->a = *a;
 	r->key = *a->key;
 	r->data_ok = true;
-	if (a->type == ACK_ACT_XMIT_TO_WAN) {
+	if (a->type == ACK_ACT_XMIT_TO_WAN || a->type == ACK_ACT_XMIT_TO_GUEST) {
+		u8 dir = a->type == ACK_ACT_XMIT_TO_WAN ? ACK_FROM_GUEST : ACK_TO_GUEST;
+
 		if (a->len > sizeof(buf) ||
-		    ack_core_copy_kept(a->flow, ACK_FROM_GUEST, a->seq, buf, a->len) != a->len)
+		    ack_core_copy_kept(a->flow, dir, a->seq, buf, a->len) != a->len)
 			r->data_ok = false;
 		else
 			for (i = 0; i < a->len; i++)

@@ -24,6 +24,9 @@ static u32 G_ISN = G;
 static u32 GTS;			/* the guest's next tsval */
 static u32 MSS = 1448;		/* payload per segment after handshake() */
 static u8 FAMILY = 2;		/* 10: IPv6 addresses */
+static u16 GWIN = 502;		/* the guest's window in its third ACK (raw) */
+static u32 GACK = R + 1;	/* what the guest's data segments acknowledge */
+static u32 RTS;			/* the remote's next tsval after the handshake */
 static bool failed;
 static char why[256];
 
@@ -35,6 +38,8 @@ static char why[256];
 } while (0)
 
 #define S(i)	(G_ISN + 1 + (u32)(i) * MSS)
+/* The start of the remote's i-th full data segment (rx). */
+#define T(i)	(R + 1 + (u32)(i) * MSS)
 
 static void setup(void)
 {
@@ -129,18 +134,19 @@ static void handshake(const struct hs_opts *o)
 	s.tsval = 7000;
 	s.tsecr = 100;
 	go(&s);
-	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, G_ISN + 1, R + 1, 502, 0);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, G_ISN + 1, R + 1, GWIN, 0);
 	s.has_ts = o->ts;
 	s.tsval = GTS++;
 	s.tsecr = 7000;
 	go(&s);
 	MSS = (o->rmss ? o->rmss : 536) - (o->ts ? 12 : 0);
+	RTS = 7001;
 }
 
 /* The guest sends [seq, seq+len). */
 static void gdata(u32 seq, u32 len)
 {
-	struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, seq, R + 1, 502, len);
+	struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, seq, GACK, 502, len);
 
 	s.has_ts = 1;
 	s.tsval = GTS++;
@@ -156,6 +162,39 @@ static void rack(u32 ack, u16 win, int nsack, const u32 *sk)
 
 	s.has_ts = 1;
 	s.tsval = 7001;
+	s.nsack = nsack;
+	for (i = 0; i < nsack; i++) {
+		s.sack[i].start = sk[2 * i];
+		s.sack[i].end = sk[2 * i + 1];
+	}
+	go(&s);
+}
+
+/* rx: the remote sends [seq, seq+len), acknowledging the guest's @ack. */
+static void rdata_ack(u32 seq, u32 len, u32 ack)
+{
+	struct ack_seg s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_PSH, seq, ack, 256, len);
+
+	s.has_ts = 1;
+	s.tsval = RTS++;
+	s.tsecr = GTS - 1;
+	go(&s);
+}
+
+static void rdata(u32 seq, u32 len)
+{
+	rdata_ack(seq, len, G_ISN + 1);
+}
+
+/* rx: the guest acknowledges, from seq G+1, optionally with SACK blocks. */
+static void gack(u32 ack, u16 win, int nsack, const u32 *sk)
+{
+	struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, G_ISN + 1, ack, win, 0);
+	int i;
+
+	s.has_ts = 1;
+	s.tsval = GTS++;
+	s.tsecr = RTS - 1;
 	s.nsack = nsack;
 	for (i = 0; i < nsack; i++) {
 		s.sack[i].start = sk[2 * i];
@@ -199,6 +238,27 @@ static void expect_xmit(int i, u32 seq, u32 len)
 	      "action %d: type %d seq +%u len %u ok %d, want xmit +%u len %u",
 	      i, r->a.type, r->a.seq - G_ISN, r->a.len, r->data_ok,
 	      seq - G_ISN, len);
+}
+
+/* rx: exactly one local ACK to the remote. */
+static void expect_wack(u32 ack, u16 win)
+{
+	const struct ack_action *a = one(ACK_ACT_ACK_TO_WAN);
+
+	CHECK(H.nout != 1 || (a->ack == ack && a->window == win),
+	      "local ACK to the WAN %u win %u, want %u win %u", a->ack - R,
+	      a->window, ack - R, win);
+}
+
+/* rx: action @i retransmits [seq, seq+len) to the guest, content checked. */
+static void expect_gxmit(int i, u32 seq, u32 len)
+{
+	const struct rec *r = &H.out[i];
+
+	CHECK(i < H.nout && r->a.type == ACK_ACT_XMIT_TO_GUEST &&
+	      r->a.seq == seq && r->a.len == len && r->data_ok,
+	      "action %d: type %d seq +%u len %u ok %d, want xmit to guest +%u len %u",
+	      i, r->a.type, r->a.seq - R, r->a.len, r->data_ok, seq - R, len);
 }
 
 /* ---- tests ---- */
@@ -1129,6 +1189,316 @@ static void t_mss_min(void)
 	expect_xmit(0, S(0), 1448);
 }
 
+/* ---- rx: data from the remote, acknowledged in Dom0 for the guest ---- */
+
+/* Window the guest offers in test_ack's full handshake: 502 << 7. */
+#define GWND	64256u
+
+static void t_rx_inorder_local_ack(void)
+{
+	const struct ack_action *a;
+
+	CFG.dirs = ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	rdata(T(0), MSS);
+	CHECK(V == ACK_PASS, "verdict %d", V);
+	a = one(ACK_ACT_ACK_TO_WAN);
+	/* in the guest's name: its window 64256 minus what is kept, >> 7 */
+	CHECK(H.nout != 1 || (a->seq == G + 1 && a->ack == T(1) &&
+			      a->window == (GWND - MSS) >> 7 && a->flags == ACK_TCP_ACK),
+	      "seq +%u ack +%u win %u", a->seq - G, a->ack - R, a->window);
+	CHECK(H.nout != 1 || (a->has_ts && a->tsval == 101 && a->tsecr == 7001 &&
+			      a->ttl == 64 && a->tos == 2 && a->flowlabel == 0),
+	      "ts %u/%u ttl %u tos %u", a->tsval, a->tsecr, a->ttl, a->tos);
+	rdata(T(1), MSS);
+	expect_wack(T(2), (GWND - 2 * MSS) >> 7);
+	CHECK(stats().rx.local_acks == 2 && stats().rx.kept_bytes == 2 * MSS &&
+	      stats().tx.local_acks == 0, "rx acks %llu kept %llu",
+	      (unsigned long long)stats().rx.local_acks,
+	      (unsigned long long)stats().rx.kept_bytes);
+	/* the guest's own ACK: the remote had it from Dom0 */
+	gack(T(2), 502, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "guest ACK verdict %d, %d actions", V, H.nout);
+	CHECK(stats().rx.kept_bytes == 0 && stats().rx.acks_consumed == 1, "kept %llu",
+	      (unsigned long long)stats().rx.kept_bytes);
+	/* dir=rx leaves the guest's data alone */
+	GACK = T(2);
+	gdata(S(0), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "tx acked with dir=rx");
+}
+
+static void t_rx_guest_drop_rexmit(void)
+{
+	const struct ack_action *a;
+	int i;
+
+	CFG.dirs = ACK_DIR_RX;
+	CFG.retry_limit = 2;
+	setup();
+	handshake(&full);
+	for (i = 0; i < 5; i++) {
+		rdata(T(i), MSS);
+		expect_wack(T(i + 1), (GWND - (i + 1) * MSS) >> 7);
+	}
+	/* the guest lost T(1) (full ring, netback drop): three dupacks */
+	gack(T(1), 502, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "first ack");
+	for (i = 0; i < 3; i++) {
+		gack(T(1), 502, 0, NULL);
+		CHECK(V == ACK_DROP, "dupack %d verdict %d", i, V);
+		CHECK(i == 2 || H.nout == 0, "early retransmit after %d dupacks", i + 1);
+	}
+	CHECK(H.nout == 1, "actions %d", H.nout);
+	expect_gxmit(0, T(1), MSS);
+	a = &H.out[0].a;
+	/* in the remote's name: its latest ack, window and timestamps */
+	CHECK(a->flags == ACK_TCP_ACK && a->ack == G + 1 && a->window == 256 &&
+	      a->ttl == 50 && a->flowlabel == 0x12345 && a->has_ts &&
+	      a->tsval == 7005 && a->tsecr == 101,
+	      "flags %x ack +%u win %u ttl %u ts %u/%u", a->flags, a->ack - G,
+	      a->window, a->ttl, a->tsval, a->tsecr);
+	CHECK(stats().rx.rexmit_fast == 1 && stats().tx.rexmit_fast == 0, "counters");
+	gack(T(5), 502, 0, NULL);
+	CHECK(V == ACK_DROP && stats().rx.kept_bytes == 0, "all acked");
+
+	/* a guest that stops answering: RTOs, then both sides are reset */
+	rdata(T(5), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_gxmit(0, T(5), MSS);
+	CHECK(H.out[0].a.flags == (ACK_TCP_ACK | ACK_TCP_PSH), "flags %x", H.out[0].a.flags);
+	tick(ack_core_next_deadline(C));
+	expect_gxmit(0, T(5), MSS);
+	tick(ack_core_next_deadline(C));
+	a = one(ACK_ACT_RESET_BOTH);
+	CHECK(H.nout != 1 || (a->seq == T(5) && a->ack == G + 1 &&
+			      a->wan_seq == G + 1 && a->wan_ack == T(6) &&
+			      a->ttl == 50 && a->wan_ttl == 64),
+	      "reset seq +%u ack +%u wan_seq +%u wan_ack +%u", a->seq - R,
+	      a->ack - G, a->wan_seq - G, a->wan_ack - R);
+	CHECK(stats().resets == 1 && stats().rx.rexmit_rto == 2 && stats().flows == 0 &&
+	      stats().rx.kept_bytes == 0 && H.live == 2, "after reset: live %ld", H.live);
+}
+
+static void t_rx_sack_holes(void)
+{
+	u32 sk[4];
+	int i;
+
+	CFG.dirs = ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	for (i = 0; i < 6; i++)
+		rdata(T(i), MSS);
+	/* the guest lost T(1) and T(3) */
+	gack(T(1), 502, 0, NULL);
+	sk[0] = T(2), sk[1] = T(3);
+	gack(T(1), 502, 1, sk);
+	sk[2] = T(4), sk[3] = T(5);
+	gack(T(1), 502, 2, sk);
+	CHECK(H.nout == 0 && V == ACK_DROP, "early");
+	sk[3] = T(6);
+	gack(T(1), 502, 2, sk);
+	CHECK(V == ACK_DROP && H.nout == 2, "verdict %d actions %d", V, H.nout);
+	expect_gxmit(0, T(1), MSS);
+	expect_gxmit(1, T(3), MSS);
+	gack(T(3), 502, 1, sk + 2);
+	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack: %d actions", H.nout);
+	gack(T(6), 502, 0, NULL);
+	CHECK(V == ACK_DROP && stats().rx.kept_bytes == 0 && stats().rx.rexmit_fast == 2,
+	      "end");
+}
+
+static void t_rx_window_limits(void)
+{
+	CFG.dirs = ACK_DIR_RX;
+	CFG.flow_budget = 4000;
+	GWIN = 65535;
+	setup();
+	handshake(&plain);
+	MSS = 1460;
+	rdata(T(0), MSS);
+	expect_wack(T(1), 4000 - MSS);
+	rdata(T(1), MSS);
+	expect_wack(T(2), 4000 - 2 * MSS);
+	/* beyond the budget: passed on unkept, not acknowledged, no fallback */
+	rdata(T(2), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "verdict %d, %d actions", V, H.nout);
+	CHECK(stats().rx.fallbacks == 0 && stats().rx.kept_bytes == 2 * MSS, "fallback");
+	/*
+	 * the guest acks all of it: the remote needs that ACK (Dom0 never
+	 * acknowledged T(2)), with the window cut to the budget
+	 */
+	gack(T(3), 65535, 0, NULL);
+	CHECK(V == ACK_REWRITE && RW.ack == T(3) && RW.window == 4000 && !RW.strip_sack,
+	      "verdict %d ack +%u win %u", V, RW.ack - R, RW.window);
+	CHECK(H.nout == 0 && stats().rx.kept_bytes == 0 && stats().rx.acks_rewritten == 1,
+	      "kept %llu", (unsigned long long)stats().rx.kept_bytes);
+	rdata(T(3), MSS);
+	expect_wack(T(4), 4000 - MSS);
+	/* a guest that closes its window: Dom0 promises nothing more */
+	gack(T(4), 0, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict %d", V);
+	rdata(T(4), 1000);	/* within what Dom0 promised before */
+	expect_wack(T(4) + 1000, 0);
+	/* it opens again: the remote is told at once */
+	gack(T(4) + 1000, 65535, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict %d", V);
+	expect_wack(T(4) + 1000, 4000);
+}
+
+static void t_rx_fin_rst(void)
+{
+	struct ack_seg s;
+
+	CFG.dirs = ACK_DIR_RX;
+	GWIN = 65535;
+	setup();
+	handshake(&plain);
+	MSS = 1460;
+	rdata(T(0), MSS);
+	expect_wack(T(1), 65535 - MSS);
+	/* the remote's FIN runs end to end */
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK | ACK_TCP_FIN, T(1), G + 1, 256, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && H.nout == 0, "FIN: verdict %d, %d actions", V, H.nout);
+	CHECK(stats().rx.kept_bytes == MSS, "kept");
+	/* the guest's ACK of the FIN reaches the remote, and the flow ends */
+	gack(T(1) + 1, 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0, "FIN ack: verdict %d", V);
+	CHECK(stats().flows == 0 && stats().rx.kept_bytes == 0, "flows %llu",
+	      (unsigned long long)stats().flows);
+
+	/* a RST from the guest frees what was kept for it */
+	GPORT++;
+	handshake(&plain);
+	rdata(T(0), MSS);
+	rdata(T(1), MSS);
+	CHECK(stats().rx.kept_bytes == 2 * MSS, "kept");
+	s = seg(ACK_FROM_GUEST, ACK_TCP_RST, G + 1, 0, 0, 0);
+	go(&s);
+	CHECK(V == ACK_PASS && stats().flows == 0 && stats().rx.kept_bytes == 0,
+	      "after RST");
+	CHECK(stats().resets == 0 && stats().rx.fallbacks == 0, "counted");
+}
+
+static void t_rx_both_one_flow(void)
+{
+	struct ack_seg s;
+
+	CFG.dirs = ACK_DIR_TX | ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	gdata(S(0), MSS);
+	expect_ack(S(1), (65535 - MSS) >> 8);
+	CHECK(H.out[0].a.seq == R + 1, "seq");
+	/* the remote's data acks none of the guest's: rewritten, and kept */
+	rdata(T(0), MSS);
+	CHECK(V == ACK_REWRITE && RW.ack == S(1) && RW.window == (65535 - MSS) >> 8,
+	      "verdict %d ack +%u win %u", V, RW.ack - G, RW.window);
+	expect_wack(T(1), (GWND - MSS) >> 7);
+	CHECK(H.out[0].a.seq == S(1), "local ACK to the WAN seq +%u", H.out[0].a.seq - G);
+	/* the guest's data acks none of the remote's: rewritten, and kept */
+	gdata(S(1), MSS);
+	CHECK(V == ACK_REWRITE && RW.ack == T(1) && RW.window == (GWND - MSS) >> 7,
+	      "verdict %d ack +%u win %u", V, RW.ack - R, RW.window);
+	expect_ack(S(2), (65535 - 2 * MSS) >> 8);
+	/* retransmissions carry what each side was made to believe */
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	CHECK(H.out[0].a.ack == T(1) && H.out[0].a.window == (GWND - MSS) >> 7,
+	      "xmit to WAN ack +%u win %u", H.out[0].a.ack - R, H.out[0].a.window);
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(0), MSS);
+	tick(ack_core_next_deadline(C));
+	expect_gxmit(0, T(0), MSS);
+	CHECK(H.out[0].a.ack == S(2) && H.out[0].a.window == (65535 - 2 * MSS) >> 8,
+	      "xmit to guest ack +%u win %u", H.out[0].a.ack - G, H.out[0].a.window);
+	CHECK(stats().tx.rexmit_rto == 2 && stats().rx.rexmit_rto == 1, "rto counters");
+	/* both receivers ack: both consumed, nothing kept, the flow lives on */
+	s = seg(ACK_TO_GUEST, ACK_TCP_ACK, T(1), S(2), 256, 0);
+	go(&s);
+	CHECK(V == ACK_DROP && H.nout == 0, "remote ACK: verdict %d, %d actions", V, H.nout);
+	s = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(2), T(1), 502, 0);
+	go(&s);
+	CHECK(V == ACK_DROP && H.nout == 0, "guest ACK: verdict %d, %d actions", V, H.nout);
+	CHECK(stats().tx.kept_bytes == 0 && stats().rx.kept_bytes == 0 &&
+	      stats().flows == 1 && stats().rx.acks_rewritten == 1 &&
+	      stats().tx.acks_rewritten == 1, "end");
+}
+
+/* Loss on the WAN: early segments are held, and never cause a fallback. */
+static void t_rx_wan_gap(void)
+{
+	u32 sk[2];
+	int i;
+
+	CFG.dirs = ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	rdata(T(0), MSS);
+	expect_wack(T(1), (GWND - MSS) >> 7);
+	/* T(1) is lost on the WAN */
+	rdata(T(2), MSS);
+	rdata(T(3), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().rx.reordered == 2, "held");
+	/* the guest's dupack with SACK goes to the remote: it must recover */
+	sk[0] = T(2), sk[1] = T(4);
+	gack(T(1), 502, 1, sk);
+	CHECK(V == ACK_PASS && H.nout == 0, "guest dupack: verdict %d", V);
+	rdata(T(1), MSS);
+	expect_wack(T(4), (GWND - 3 * MSS) >> 7);
+	CHECK(stats().rx.kept_bytes == 3 * MSS, "kept %llu",
+	      (unsigned long long)stats().rx.kept_bytes);
+	gack(T(4), 502, 0, NULL);
+	CHECK(V == ACK_DROP, "verdict");
+	/* more early segments than are held: the rest pass unkept */
+	for (i = 5; i < 22; i++) {
+		rdata(T(i), MSS);
+		CHECK(H.nout == 0, "early segment %d acked", i);
+	}
+	CHECK(stats().rx.reordered == 18 && stats().rx.fallbacks == 0, "reordered %llu",
+	      (unsigned long long)stats().rx.reordered);
+	rdata(T(4), MSS);
+	expect_wack(T(21), (GWND - 17 * MSS) >> 7);
+	/* the guest has it all: its ACK goes through, the core catches up */
+	gack(T(22), 502, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0, "catch up: verdict %d", V);
+	CHECK(stats().rx.kept_bytes == 0 && stats().rx.fallbacks == 0, "kept");
+	rdata(T(22), MSS);
+	expect_wack(T(23), (GWND - MSS) >> 7);
+}
+
+static void t_rx_dir_reconfigure(void)
+{
+	struct ack_config cfg;
+
+	setup();
+	handshake(&full);
+	rdata(T(0), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "dir=tx acked rx");
+	cfg = CFG;
+	cfg.dirs = ACK_DIR_RX;
+	ack_core_reconfigure(C, &cfg);
+	CHECK(stats().flows == 0, "a flow with no direction left stayed");
+	GPORT++;
+	handshake(&full);
+	rdata(T(0), MSS);
+	expect_wack(T(1), (GWND - MSS) >> 7);
+	/* rx off again: what was acknowledged is still delivered, then end to end */
+	cfg.dirs = 0;		/* (tx) */
+	ack_core_reconfigure(C, &cfg);
+	CHECK(stats().flows == 1 && stats().rx.kept_bytes == MSS, "kept");
+	rdata(T(1), MSS);
+	CHECK(H.nout == 0, "acked after dir=tx");
+	tick(ack_core_next_deadline(C));
+	expect_gxmit(0, T(0), MSS);
+	gack(T(1), 502, 0, NULL);
+	CHECK(V == ACK_PASS, "ack of the fallback edge: %d", V);
+	CHECK(stats().flows == 0 && stats().rx.kept_bytes == 0 &&
+	      stats().rx.fallbacks == 0, "handed back");
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1144,6 +1514,8 @@ static void run(const char *name, void (*fn)(void))
 	G_ISN = G;
 	MSS = 1448;
 	FAMILY = 2;
+	GWIN = 502;
+	GACK = R + 1;
 	failed = false;
 	fn();
 	if (C) {
@@ -1198,6 +1570,14 @@ int main(void)
 	run("ack_idle_timeouts", t_idle_timeouts);
 	run("ack_sack_dupack_window", t_sack_dupack_window);
 	run("ack_mss_min", t_mss_min);
+	run("ack_rx_inorder_local_ack", t_rx_inorder_local_ack);
+	run("ack_rx_guest_drop_rexmit", t_rx_guest_drop_rexmit);
+	run("ack_rx_sack_holes", t_rx_sack_holes);
+	run("ack_rx_window_limits", t_rx_window_limits);
+	run("ack_rx_fin_rst", t_rx_fin_rst);
+	run("ack_rx_both_one_flow", t_rx_both_one_flow);
+	run("ack_rx_wan_gap", t_rx_wan_gap);
+	run("ack_rx_dir_reconfigure", t_rx_dir_reconfigure);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
