@@ -305,6 +305,41 @@ static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
 }
 
 /*
+ * rx: would an ACK now give the remote at least two segments more than it
+ * was offered?  A receiver's every ACK carries its window; were the guest's
+ * consumed while they open it, the remote would only learn of the room once
+ * nearly blocked, and run at half the window.
+ */
+static bool fresh_window(struct ack_core *c, struct ack_half *h)
+{
+	u32 lim;
+
+	if (is_tx(h) || (h->flags & (H_FALLBACK | H_FIN)))
+		return false;
+	lim = ack_window_limit(c, h);
+	return seq_after(lim, h->adv_edge) && lim - h->adv_edge >= 2u * h->mss;
+}
+
+/* rx: the raw window for an ACK of nxt in the guest's name, now promised. */
+static u16 advertise(struct ack_core *c, struct ack_half *h)
+{
+	u32 raw;
+
+	if (h->flags & H_FALLBACK)
+		return ack_sender_view_window(h);
+	raw = (ack_window_limit(c, h) - h->nxt) >> h->ws;
+	if (raw > 0xffff)
+		raw = 0xffff;
+	if (seq_after(h->nxt + (raw << h->ws), h->adv_edge)) {
+		h->adv_edge = h->nxt + (raw << h->ws);
+		if (seq_after(h->adv_edge, h->edge))
+			h->edge = h->adv_edge;
+		ack_account(c, h);
+	}
+	return ack_sender_view_window(h);
+}
+
+/*
  * rx: the guest's window passes on to the remote as the guest's promise, but
  * the core answers for every byte the remote sends once it acknowledges
  * locally, so the window never reaches beyond what the budgets hold.
@@ -376,14 +411,17 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 	passthrough = on_receiver_ack(c, f, h, s, now);
 
 	if (h->flags & H_GIVEN) {
-		if (pure && !passthrough && !seq_after(ra, h->nxt) &&
-		    !(ra == h->nxt && seq_after(h->hi, h->nxt))) {
-			/* The sender already has this ACK (or will get ours). */
+		/* The sender already has this ACK (or will get ours)? */
+		bool had = pure && !passthrough && !seq_after(ra, h->nxt) &&
+			   !(ra == h->nxt && seq_after(h->hi, h->nxt));
+
+		if (had && !fresh_window(c, h)) {
 			st->acks_consumed++;
 			v = ACK_DROP;
-		} else if (seq_before(ra, h->nxt)) {
+		} else if (had || seq_before(ra, h->nxt)) {
 			rw->ack = h->nxt;
-			rw->window = ack_sender_view_window(h);
+			rw->window = is_tx(h) ? ack_sender_view_window(h) :
+						advertise(c, h);
 			rw->strip_sack = s->nsack > 0;
 			st->acks_rewritten++;
 			v = ACK_REWRITE;

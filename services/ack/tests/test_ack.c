@@ -1217,13 +1217,24 @@ static void t_rx_inorder_local_ack(void)
 	      stats().tx.local_acks == 0, "rx acks %llu kept %llu",
 	      (unsigned long long)stats().rx.local_acks,
 	      (unsigned long long)stats().rx.kept_bytes);
-	/* the guest's own ACK: the remote had it from Dom0 */
+	/*
+	 * the guest's own ACK: the remote had it from Dom0, but it opens the
+	 * window by two segments: it goes on as Dom0's window update
+	 */
 	gack(T(2), 502, 0, NULL);
-	CHECK(V == ACK_DROP && H.nout == 0, "guest ACK verdict %d, %d actions", V, H.nout);
-	CHECK(stats().rx.kept_bytes == 0 && stats().rx.acks_consumed == 1, "kept %llu",
+	CHECK(V == ACK_REWRITE && RW.ack == T(2) && RW.window == 502 && H.nout == 0,
+	      "guest ACK verdict %d ack +%u win %u, %d actions", V, RW.ack - R, RW.window,
+	      H.nout);
+	CHECK(stats().rx.kept_bytes == 0 && stats().rx.acks_rewritten == 1, "kept %llu",
 	      (unsigned long long)stats().rx.kept_bytes);
+	/* one that does not: consumed */
+	rdata(T(2), MSS);
+	expect_wack(T(3), (GWND - MSS) >> 7);
+	gack(T(3), 502, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "guest ACK verdict %d", V);
+	CHECK(stats().rx.acks_consumed == 1 && stats().rx.kept_bytes == 0, "consumed");
 	/* dir=rx leaves the guest's data alone */
-	GACK = T(2);
+	GACK = T(3);
 	gdata(S(0), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "tx acked with dir=rx");
 }
@@ -1260,7 +1271,8 @@ static void t_rx_guest_drop_rexmit(void)
 	      a->window, a->ttl, a->tsval, a->tsecr);
 	CHECK(stats().rx.rexmit_fast == 1 && stats().tx.rexmit_fast == 0, "counters");
 	gack(T(5), 502, 0, NULL);
-	CHECK(V == ACK_DROP && stats().rx.kept_bytes == 0, "all acked");
+	CHECK(V == ACK_REWRITE && RW.ack == T(5) && RW.window == 502 &&
+	      stats().rx.kept_bytes == 0, "all acked: verdict %d", V);
 
 	/* a guest that stops answering: RTOs, then both sides are reset */
 	rdata(T(5), MSS);
@@ -1302,11 +1314,14 @@ static void t_rx_sack_holes(void)
 	CHECK(V == ACK_DROP && H.nout == 2, "verdict %d actions %d", V, H.nout);
 	expect_gxmit(0, T(1), MSS);
 	expect_gxmit(1, T(3), MSS);
+	/* (the partial ACK opens the window: it becomes an update, SACK out) */
 	gack(T(3), 502, 1, sk + 2);
-	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack: %d actions", H.nout);
+	CHECK(H.nout == 0 && V == ACK_REWRITE && RW.ack == T(6) && RW.strip_sack &&
+	      RW.window == (GWND - 3 * MSS) >> 7, "partial ack: %d actions, verdict %d win %u",
+	      H.nout, V, RW.window);
 	gack(T(6), 502, 0, NULL);
-	CHECK(V == ACK_DROP && stats().rx.kept_bytes == 0 && stats().rx.rexmit_fast == 2,
-	      "end");
+	CHECK(V == ACK_REWRITE && RW.window == 502 && stats().rx.kept_bytes == 0 &&
+	      stats().rx.rexmit_fast == 2, "end");
 }
 
 static void t_rx_window_limits(void)
@@ -1341,10 +1356,10 @@ static void t_rx_window_limits(void)
 	CHECK(V == ACK_DROP, "verdict %d", V);
 	rdata(T(4), 1000);	/* within what Dom0 promised before */
 	expect_wack(T(4) + 1000, 0);
-	/* it opens again: the remote is told at once */
+	/* it opens again: the remote is told at once, by the guest's ACK */
 	gack(T(4) + 1000, 65535, 0, NULL);
-	CHECK(V == ACK_DROP, "verdict %d", V);
-	expect_wack(T(4) + 1000, 4000);
+	CHECK(V == ACK_REWRITE && RW.ack == T(4) + 1000 && RW.window == 4000 && H.nout == 0,
+	      "verdict %d win %u, %d actions", V, RW.window, H.nout);
 }
 
 static void t_rx_fin_rst(void)
@@ -1451,7 +1466,7 @@ static void t_rx_wan_gap(void)
 	CHECK(stats().rx.kept_bytes == 3 * MSS, "kept %llu",
 	      (unsigned long long)stats().rx.kept_bytes);
 	gack(T(4), 502, 0, NULL);
-	CHECK(V == ACK_DROP, "verdict");
+	CHECK(V == ACK_REWRITE && RW.ack == T(4) && RW.window == 502, "verdict %d", V);
 	/* more early segments than are held: the rest pass unkept */
 	for (i = 5; i < 22; i++) {
 		rdata(T(i), MSS);

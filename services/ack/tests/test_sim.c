@@ -35,6 +35,9 @@ struct link {
 	int head, n;
 	u32 dropping;		/* packets of the current loss run still to drop */
 	u64 dropping_at;	/* ... sent at this instant */
+	bool own;		/* rx links: loss and delay of their own */
+	u32 loss;		/* per 1000 */
+	u64 delay;
 };
 
 static struct harness H;
@@ -85,7 +88,7 @@ static void link_send(struct link *l, const struct pkt *p)
 		l->dropping--;
 		return;
 	}
-	if (rnd() % (1000 * run) < LOSS) {
+	if (rnd() % (1000 * run) < (l->own ? l->loss : LOSS)) {
 		l->dropping = run - 1;
 		l->dropping_at = NOW;
 		return;
@@ -93,7 +96,7 @@ static void link_send(struct link *l, const struct pkt *p)
 	if (l->n == MAXPKT)
 		return;
 	l->q[(l->head + l->n) % MAXPKT] = *p;
-	l->q[(l->head + l->n) % MAXPKT].at = NOW + DELAY;
+	l->q[(l->head + l->n) % MAXPKT].at = NOW + (l->own ? l->delay : DELAY);
 	l->n++;
 }
 
@@ -104,6 +107,333 @@ static bool link_recv(struct link *l, struct pkt *p)
 	*p = l->q[l->head];
 	l->head = (l->head + 1) % MAXPKT;
 	l->n--;
+	return true;
+}
+
+static struct ack_seg mkseg(int dir, const struct pkt *p);
+
+/*
+ * rx: the remote sends, Dom0 acknowledges for the guest, the guest's path
+ * drops some of what Dom0 passes on (a full ring, a busy guest), the guest
+ * answers with SACK.  Both the WAN and the guest's path lose packets.
+ *
+ *   remote --(loss p, delay D)--> core --(drop q)--> guest
+ *   remote <-(loss p, delay D)--- core <------------ guest
+ */
+static struct link wan_in, wan_out, gpath, gback;
+static u32 rr_una, rr_nxt, rr_edge, rr_total;	/* the remote sender */
+static u64 rr_progress;
+static bool rr_fin_sent;
+static u32 gr_nxt;				/* the guest receiver */
+static bool gr_fin_acked, rr_got_gfin;		/* the guest closes too */
+static u64 gr_fin_at;
+static u32 GWS;					/* the guest's window scale */
+
+static void rx_run_actions(void)
+{
+	int i;
+
+	for (i = 0; i < H.nout; i++) {
+		const struct ack_action *a = &H.out[i].a;
+		struct pkt p = { 0 };
+
+		p.seq = a->seq;
+		p.ack = a->ack;
+		p.win = a->window;
+		p.flags = a->flags;
+		if (a->type == ACK_ACT_ACK_TO_WAN) {
+			link_send(&wan_out, &p);
+		} else if (a->type == ACK_ACT_XMIT_TO_GUEST && H.out[i].data_ok) {
+			p.len = a->len;
+			link_send(&gpath, &p);
+		}
+	}
+	H.nout = 0;
+}
+
+/* At Dom0's egress: the core sees the remote's segment, then the guest's path. */
+static void rx_at_egress(struct pkt *p)
+{
+	struct ack_seg s = mkseg(ACK_TO_GUEST, p);
+	struct ack_rewrite rw;
+	enum ack_verdict v;
+
+	H.nout = 0;
+	v = ack_core_segment(C, &s, NOW, &rw);
+	rx_run_actions();
+	if (v == ACK_REWRITE) {
+		p->ack = rw.ack;
+		p->win = rw.window;
+	}
+	if (v != ACK_DROP)
+		link_send(&gpath, p);
+}
+
+/* At Dom0's ingress: the guest's ACK. */
+static void rx_at_ingress(struct pkt *p)
+{
+	struct ack_seg s = mkseg(ACK_FROM_GUEST, p);
+	struct ack_rewrite rw;
+	enum ack_verdict v;
+
+	H.nout = 0;
+	v = ack_core_segment(C, &s, NOW, &rw);
+	rx_run_actions();
+	if (v == ACK_REWRITE) {
+		p->ack = rw.ack;
+		p->win = rw.window;
+		if (rw.strip_sack)
+			p->nsack = 0;
+	}
+	if (v != ACK_DROP)
+		link_send(&wan_out, p);
+}
+
+static void rx_guest_gets(const struct pkt *p)
+{
+	u32 s = p->seq, e = p->seq + p->len + (p->flags & ACK_TCP_FIN ? 1 : 0);
+	struct pkt a = { 0 };
+	bool more = false;
+	int i, j;
+
+	if (!lt(p->ack, G + 2))
+		gr_fin_acked = true;
+	if (s == e)
+		return;		/* a pure ACK: nothing to answer */
+	if (lt(gr_nxt, e)) {
+		if (!lt(gr_nxt, s)) {
+			delivered_bytes += e - gr_nxt;
+			gr_nxt = e;
+			more = true;
+		} else if (nooo < 4096) {
+			ooo[nooo].start = s;
+			ooo[nooo].end = e;
+			nooo++;
+		}
+	}
+	while (more) {
+		more = false;
+		for (j = 0; j < nooo; j++)
+			if (!lt(gr_nxt, ooo[j].start) && lt(gr_nxt, ooo[j].end)) {
+				delivered_bytes += ooo[j].end - gr_nxt;
+				gr_nxt = ooo[j].end;
+				more = true;
+			}
+	}
+	for (i = j = 0; i < nooo; i++)
+		if (lt(gr_nxt, ooo[i].end))
+			ooo[j++] = ooo[i];
+	nooo = j;
+	a.seq = G + 1;
+	a.ack = gr_nxt;
+	a.win = RWND >> GWS;
+	a.flags = ACK_TCP_ACK;
+	/* once the remote's FIN is in, the guest closes as well */
+	if (gr_nxt == R + 2 + rr_total && !gr_fin_acked) {
+		a.flags |= ACK_TCP_FIN;
+		gr_fin_at = NOW;
+	}
+	for (i = nooo - 1; i >= 0 && a.nsack < 3; i--)
+		a.sack[a.nsack++] = ooo[i];
+	link_send(&gback, &a);
+}
+
+static void rx_remote_gets(const struct pkt *p)
+{
+	if (p->flags & ACK_TCP_FIN) {
+		struct pkt a = { 0 };
+
+		rr_got_gfin = true;
+		a.seq = rr_nxt;
+		a.ack = G + 2;
+		a.win = 65535;
+		a.flags = ACK_TCP_ACK;
+		link_send(&wan_in, &a);
+	}
+	if (lt(p->ack, rr_una))
+		return;
+	if (lt(rr_una, p->ack)) {
+		rr_una = p->ack;
+		rr_progress = NOW;
+	}
+	rr_edge = p->ack + ((u32)p->win << GWS);
+}
+
+static void rx_remote_send(void)
+{
+	struct pkt p = { 0 };
+
+	if (lt(rr_una, rr_nxt) && NOW - rr_progress > 300 * MS) {
+		rr_nxt = rr_una;
+		rr_progress = NOW;
+		rr_fin_sent = false;
+	}
+	while (lt(rr_nxt, R + 1 + rr_total) && lt(rr_nxt, rr_edge)) {
+		u32 len = R + 1 + rr_total - rr_nxt;
+
+		if (len > MSS)
+			len = MSS;
+		if (len > rr_edge - rr_nxt)
+			len = rr_edge - rr_nxt;
+		p.seq = rr_nxt;
+		p.len = len;
+		p.ack = rr_got_gfin ? G + 2 : G + 1;
+		p.win = 65535;
+		p.flags = ACK_TCP_ACK;
+		if (rr_una == rr_nxt)
+			rr_progress = NOW;
+		rr_nxt += len;
+		link_send(&wan_in, &p);
+	}
+	if (rr_nxt == R + 1 + rr_total && rr_una == rr_nxt && !rr_fin_sent) {
+		p.seq = rr_nxt;
+		p.len = 0;
+		p.flags = ACK_TCP_ACK | ACK_TCP_FIN;
+		p.ack = G + 1;
+		p.win = 65535;
+		rr_fin_sent = true;
+		rr_nxt++;
+		rr_progress = NOW;
+		link_send(&wan_in, &p);
+	}
+}
+
+struct rx_scenario {
+	const char *name;
+	u32 dirs;		/* ACK_DIR_* */
+	u32 loss;		/* WAN, per 1000, both ways */
+	u32 gdrop;		/* the guest's path, per 1000 */
+	u32 ws;			/* as in struct scenario */
+	u64 delay;
+	u32 total;
+};
+
+static void link_init(struct link *l, u32 loss, u64 delay)
+{
+	memset(l, 0, sizeof(*l));
+	l->own = true;
+	l->loss = loss;
+	l->delay = delay;
+}
+
+static bool sim_rx(const struct rx_scenario *t)
+{
+	struct ack_env env = harness_env(&H);
+	struct ack_config cfg;
+	struct ack_stats st;
+	struct ack_rewrite rw;
+	struct ack_seg s;
+	struct pkt p = { 0 };
+	const char *why = NULL;
+
+	memset(&H, 0, sizeof(H));
+	NOW = 0;
+	WS = GWS = t->ws;
+	link_init(&wan_in, 0, t->delay);
+	link_init(&wan_out, 0, t->delay);
+	link_init(&gpath, 0, 0);
+	link_init(&gback, 0, 0);
+	ack_core_config_default(&cfg);
+	cfg.dirs = t->dirs;
+	if (!WS) {
+		cfg.flow_budget = 256 << 10;
+		cfg.vif_budget = 1 << 20;
+	}
+	cfg.retry_limit = 15;
+	C = ack_core_create(&env, &cfg);
+
+	/* the guest connects to the remote, without loss */
+	p.seq = G;
+	p.flags = ACK_TCP_SYN;
+	s = mkseg(ACK_FROM_GUEST, &p);
+	s.has_mss = 1;
+	s.mss = MSS;
+	s.has_wscale = WS > 0;
+	s.wscale = WS;
+	ack_core_segment(C, &s, NOW, &rw);
+	NOW += 2 * t->delay;
+	p.seq = R;
+	p.ack = G + 1;
+	p.win = 65535;
+	p.flags = ACK_TCP_SYN | ACK_TCP_ACK;
+	s = mkseg(ACK_TO_GUEST, &p);
+	s.has_mss = 1;
+	s.mss = MSS;
+	s.has_wscale = WS > 0;
+	s.wscale = WS;
+	ack_core_segment(C, &s, NOW, &rw);
+	p.seq = G + 1;
+	p.ack = R + 1;
+	p.win = RWND >> GWS;
+	p.flags = ACK_TCP_ACK;
+	s = mkseg(ACK_FROM_GUEST, &p);
+	ack_core_segment(C, &s, NOW, &rw);
+
+	rr_una = rr_nxt = R + 1;
+	rr_edge = R + 1 + RWND;
+	rr_total = t->total;
+	rr_progress = NOW;
+	rr_fin_sent = false;
+	gr_nxt = R + 1;
+	nooo = 0;
+	delivered_bytes = 0;
+	wan_in.loss = wan_out.loss = t->loss;
+	gpath.loss = t->gdrop;
+
+	gr_fin_acked = rr_got_gfin = false;
+	while ((rr_una != R + 2 + t->total || !gr_fin_acked) && NOW < SIM_LIMIT) {
+		rx_remote_send();
+		if (gr_nxt == R + 2 + t->total && !gr_fin_acked && NOW - gr_fin_at > 300 * MS) {
+			struct pkt f = { 0 };
+
+			f.seq = G + 1;
+			f.ack = gr_nxt;
+			f.win = RWND >> GWS;
+			f.flags = ACK_TCP_ACK | ACK_TCP_FIN;
+			gr_fin_at = NOW;
+			link_send(&gback, &f);
+		}
+		while (link_recv(&wan_in, &p))
+			rx_at_egress(&p);
+		while (link_recv(&gpath, &p))
+			rx_guest_gets(&p);
+		while (link_recv(&gback, &p))
+			rx_at_ingress(&p);
+		while (link_recv(&wan_out, &p))
+			rx_remote_gets(&p);
+		if (ack_core_next_deadline(C) <= NOW) {
+			H.nout = 0;
+			ack_core_timer(C, NOW);
+			rx_run_actions();
+		}
+		NOW += MS;
+	}
+	ack_core_stats(C, &st);
+	if (rr_una != R + 2 + t->total || !gr_fin_acked)
+		why = "a FIN was never acknowledged";
+	else if (gr_nxt != R + 2 + t->total || delivered_bytes != (u64)t->total + 1)
+		why = "the guest is missing data";
+	else if (st.resets || st.rx.fallbacks)
+		why = "reset or fallback";
+	else if (!st.rx.local_acks)
+		why = "no local ACK";
+	else if (t->gdrop && !(st.rx.rexmit_fast + st.rx.rexmit_rto))
+		why = "the guest's losses were not repaired from Dom0";
+	else if (st.flows || st.rx.kept_bytes)
+		why = "the flow outlived the connection";
+	ack_core_destroy(C);
+	if (!why && H.live)
+		why = "leak";
+	if (why) {
+		printf("FAIL %s: %s (remote una +%u, guest +%u, %llu ms)\n", t->name, why,
+		       rr_una - R, gr_nxt - R, (unsigned long long)(NOW / MS));
+		return false;
+	}
+	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
+	       "rexmits to the guest, %llu held, peak kept %llu)\n", t->name, t->total,
+	       (unsigned long long)(NOW / MS), (unsigned long long)st.rx.local_acks,
+	       (unsigned long long)st.rx.rexmit_fast, (unsigned long long)st.rx.rexmit_rto,
+	       (unsigned long long)st.rx.reordered, (unsigned long long)st.rx.kept_peak);
 	return true;
 }
 
@@ -413,8 +743,22 @@ int main(void)
 	};
 	unsigned int i;
 
+	static const struct rx_scenario rx[] = {
+		{ "ack_sim_rx_clean", ACK_DIR_RX, 0, 0, 0, 10 * MS, 4 << 20 },
+		{ "ack_sim_rx_guest_drops_2pct", ACK_DIR_RX, 0, 20, 0, 10 * MS, 4 << 20 },
+		{ "ack_sim_rx_wan_loss_2pct", ACK_DIR_RX, 20, 0, 7, 5 * MS, 8 << 20 },
+		{ "ack_sim_rx_both_losses", ACK_DIR_RX, 20, 20, 7, 5 * MS, 8 << 20 },
+		{ "ack_sim_rx_dir_both_losses", ACK_DIR_TX | ACK_DIR_RX, 30, 30, 0, 10 * MS, 2 << 20 },
+	};
+
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (sim(&t[i]))
+			passed++;
+		else
+			failed++;
+	}
+	for (i = 0; i < sizeof(rx) / sizeof(rx[0]); i++) {
+		if (sim_rx(&rx[i]))
 			passed++;
 		else
 			failed++;
