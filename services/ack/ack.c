@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ack: local TCP acknowledgement for what a guest sends.  The TCP logic is
- * ack_*.c (ack_int.h); this file parses skbs into struct ack_seg, applies the core's
- * verdicts, builds the packets it asks for, and runs its timer.
+ * ack: local TCP acknowledgement for what a guest sends (dir=tx: its data is
+ * seen at the vif's ingress, the remote's ACKs at its egress) and receives
+ * (dir=rx: the remote's data at the egress, the guest's ACKs at the ingress).
+ * The TCP logic is ack_*.c (ack_int.h); this file parses skbs into struct
+ * ack_seg, applies the core's verdicts, builds the packets it asks for, and
+ * runs its timer.
  *
  * Locking: one spinlock per vif around every core call.  The packets the
  * core asks for are built under the lock into queues and sent after it is
@@ -26,8 +29,11 @@
 #define ACK_PEERS	64		/* remote addresses whose MAC we remember */
 
 static const char *const cc_names[] = { "none", "reno", NULL };
+/* index + 1 is the core's ACK_DIR_* mask */
+static const char *const dir_names[] = { "tx", "rx", "both", NULL };
 
 struct ack_params {
+	u32 dir;
 	u32 flow_budget;
 	u64 vif_budget;
 	u32 cc;
@@ -38,6 +44,7 @@ struct ack_params {
 };
 
 static const struct ack_params ack_defaults = {
+	.dir = 0,		/* tx */
 	.flow_budget = 4 << 20,
 	.vif_budget = 64 << 20,
 	.cc = ACK_CC_NONE,
@@ -48,8 +55,10 @@ static const struct ack_params ack_defaults = {
 };
 
 static const struct netsvc_param ack_params_tbl[] = {
+	NETSVC_PARAM_ENUM(struct ack_params, dir, dir_names, true,
+			  "what is acknowledged locally: the guest's data (tx), the data it receives (rx), both; new connections"),
 	NETSVC_PARAM_U32(struct ack_params, flow_budget, 65536, 1 << 30, true,
-			 "bytes kept (acknowledged locally, not yet by the receiver) per flow"),
+			 "bytes kept (acknowledged locally, not yet by the receiver) per flow and direction"),
 	NETSVC_PARAM_U64(struct ack_params, vif_budget, 65536, 1ULL << 34, true,
 			 "bytes kept for all flows of the vif"),
 	NETSVC_PARAM_ENUM(struct ack_params, cc, cc_names, true,
@@ -270,6 +279,14 @@ static void env_emit(void *ctx, const struct ack_action *a)
 	case ACK_ACT_XMIT_TO_WAN:
 		queue(p, build(p, a, false, a->seq, a->ack, a->flags, a->ttl, a->tos,
 			       a->flowlabel, a->len), &p->to_wan);
+		break;
+	case ACK_ACT_ACK_TO_WAN:
+		queue(p, build(p, a, false, a->seq, a->ack, a->flags, a->ttl, a->tos,
+			       a->flowlabel, 0), &p->to_wan);
+		break;
+	case ACK_ACT_XMIT_TO_GUEST:
+		queue(p, build(p, a, true, a->seq, a->ack, a->flags, a->ttl, a->tos,
+			       a->flowlabel, a->len), &p->to_guest);
 		break;
 	case ACK_ACT_RESET_BOTH:
 		queue(p, build(p, a, true, a->seq, a->ack, ACK_TCP_RST | ACK_TCP_ACK, a->ttl,
@@ -545,6 +562,7 @@ static unsigned int ack_egress(struct netsvc_attachment *att, struct sk_buff *sk
 
 static void to_core_config(const struct ack_params *a, struct ack_config *c)
 {
+	c->dirs = a->dir + 1;
 	c->flow_budget = a->flow_budget;
 	c->vif_budget = a->vif_budget;
 	c->cc = a->cc;
@@ -630,7 +648,7 @@ static int ack_quiesce(struct netsvc_attachment *att, struct netlink_ext_ack *ex
 		msleep(20);
 	if (left) {
 		NL_SET_ERR_MSG(extack,
-			       "ack: data acknowledged to the guest is not yet acknowledged by its receiver; the vif is draining (no new local ACKs), detach again later");
+			       "ack: data acknowledged locally is not yet acknowledged by its receiver (the remote, or the guest); the vif is draining (no new local ACKs), detach again later");
 		return -EBUSY;
 	}
 	return 0;
@@ -677,6 +695,15 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "acks_rewritten", s.tx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "reordered", s.tx.reordered) ?:
 	       netsvc_stats_put(st, "fallbacks", s.tx.fallbacks) ?:
+	       netsvc_stats_put(st, "rx_local_acks", s.rx.local_acks) ?:
+	       netsvc_stats_put(st, "rx_kept_bytes", s.rx.kept_bytes) ?:
+	       netsvc_stats_put(st, "rx_kept_peak", s.rx.kept_peak) ?:
+	       netsvc_stats_put(st, "rx_rexmit_fast", s.rx.rexmit_fast) ?:
+	       netsvc_stats_put(st, "rx_rexmit_rto", s.rx.rexmit_rto) ?:
+	       netsvc_stats_put(st, "rx_acks_consumed", s.rx.acks_consumed) ?:
+	       netsvc_stats_put(st, "rx_acks_rewritten", s.rx.acks_rewritten) ?:
+	       netsvc_stats_put(st, "rx_reordered", s.rx.reordered) ?:
+	       netsvc_stats_put(st, "rx_fallbacks", s.rx.fallbacks) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:
 	       netsvc_stats_put(st, "alloc_failures", s.alloc_failures) ?:
 	       netsvc_stats_put(st, "build_failures", bf) ?:
@@ -712,5 +739,5 @@ static void __exit ack_exit(void)
 module_init(ack_init);
 module_exit(ack_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("netsvc service: local TCP acknowledgement for guest-sent data");
+MODULE_DESCRIPTION("netsvc service: local TCP acknowledgement for what a guest sends and receives");
 MODULE_ALIAS_NETSVC_SERVICE("ack");
