@@ -3,7 +3,9 @@
 # The tunnel ring in userspace, one process per end on CPUs 0 and 1, against
 # memcpy of the same sizes, a pipe, an AF_UNIX socketpair and loopback TCP:
 # throughput at 64 B .. 64 KiB and 64-byte ping-pong latency.  Medians of
-# ROUNDS (default 3) runs per figure.  Anything else busy on the two CPUs
+# ROUNDS (default 3) runs per figure.  The goal, ring_64k_handoff_ratio >= 0.9:
+# the ring against the same two copies with nothing else (slots and flags),
+# the two alternating round by round.  Anything else busy on the two CPUs
 # shows in the numbers: run it on an idle machine.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}

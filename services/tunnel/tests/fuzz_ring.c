@@ -5,7 +5,8 @@
  * deep states are reachable), some scribble on the shared indices, events,
  * headers and payload, and some step the end under test.  The first byte picks
  * which end is under test: the consumer (peer = producer) or the producer
- * (peer = consumer).  Shared memory is two exact-size heap blocks, so ASan
+ * (peer = consumer), and the ring size: one or two pages, where short inputs
+ * reach deep states, or the tunnel's 64, 256 and 512 KiB.  Shared memory is two exact-size heap blocks, so ASan
  * reports any byte read or written outside them.
  *
  * What must hold: no sanitizer report, no hang; a frame handed out lies
@@ -16,8 +17,8 @@
 #include <stdlib.h>
 #include "../shared/ring.h"
 
-/* more than the frames a ring can hold (8 KiB / 8 B) */
-#define LENS_MASK 2047u
+/* more than the frames the largest ring can hold (512 KiB / 16 B) */
+#define LENS_MASK 65535u
 static uint32_t lens[LENS_MASK + 1];
 
 #define check(c) do { if (!(c)) __builtin_trap(); } while (0)
@@ -56,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
 	struct input in = { buf, len };
 	uint32_t mode = take(&in, 1);
-	unsigned int order = mode & 1;
+	/* 4 and 8 KiB (most inputs: deep states), the tunnel's 64, 256, 512 KiB */
+	static const unsigned int orders[] = { 0, 1, 0, 1, 4, 1, 6, 7 };
+	unsigned int order = orders[(mode & 1) | ((mode >> 1) & 6)];
 	struct ntr_shared *sh = malloc(sizeof(*sh));
 	uint32_t size = ntr_ring_bytes(order);
 	uint8_t *data = malloc(size);
@@ -120,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			hostile = true;
 			break;
 		case 4:		/* ... writes a frame header anywhere */
-			a = take(&in, 2) % (size / NTR_HDR_SIZE);
+			a = take(&in, size > 65536 * NTR_HDR_SIZE ? 3 : 2) % (size / NTR_HDR_SIZE);
 			l = take(&in, 4);
 			memcpy(data + a * NTR_HDR_SIZE, &l, 4);
 			l = take(&in, 1) & 3;
@@ -128,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			hostile = true;
 			break;
 		case 5:		/* ... or any bytes anywhere */
-			a = take(&in, 2) % size;
+			a = take(&in, size > 65536 ? 3 : 2) % size;
 			l = take(&in, 1);
 			for (i = 0; i < l && a + i < size; i++)
 				data[a + i] = (uint8_t)take(&in, 1);

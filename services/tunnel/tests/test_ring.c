@@ -7,19 +7,27 @@
  */
 #include "tunnel_test.h"
 
-#define ORDER 0u	/* one page: small enough to test every offset */
+/*
+ * One page, small enough to test every offset and every size; then the
+ * tunnel's sizes (64, 256, 512 KiB), where the tests that would take
+ * quadratic time take the offsets around the end and a spread of sizes.
+ */
+static const unsigned int orders[] = { 0, 4, 6, 7 };
+static unsigned int order;
 
 static struct ntr_shared sh;
-static uint8_t *data;
+static uint8_t *data, *in, *out;
 static struct ntr_ring P, C;
 static uint32_t size, maxf;
+static char sfx[16];	/* test name suffix: "" for one page, else "_256k" */
 
 static void setup_at(uint32_t idx)
 {
 	ntr_shared_reset(&sh);
-	memset(data, 0xa5, size);
-	ntr_init(&P, &sh, data, ORDER, maxf);
-	ntr_init(&C, &sh, data, ORDER, maxf);
+	if (!order)
+		memset(data, 0xa5, size);
+	ntr_init(&P, &sh, data, order, maxf);
+	ntr_init(&C, &sh, data, order, maxf);
 	/* start both ends at idx, as if idx bytes had gone through */
 	sh.prod = sh.cons = idx;
 	P.head = P.published = P.peer = idx;
@@ -35,7 +43,6 @@ static void pattern(uint8_t *p, uint32_t len, uint32_t seed)
 /* send one frame of len, receive it, compare; NULL or what went wrong */
 static const char *roundtrip(uint32_t len, uint32_t seed)
 {
-	static uint8_t in[NTR_PAGE_SIZE], out[NTR_PAGE_SIZE];
 	uint32_t got;
 	int err;
 
@@ -43,7 +50,7 @@ static const char *roundtrip(uint32_t len, uint32_t seed)
 	if ((err = ntr_send(&P, in, len)))
 		return "send failed";
 	ntr_push(&P);
-	if ((err = ntr_recv(&C, out, sizeof(out), &got)))
+	if ((err = ntr_recv(&C, out, maxf, &got)))
 		return "recv failed";
 	if (got != len || memcmp(in, out, len))
 		return "frame corrupted";
@@ -58,12 +65,12 @@ static void test_init(void)
 	struct ntr_ring r;
 
 	if (ntr_init(&r, &sh, data, NTR_MAX_ORDER + 1, 1) != -EINVAL ||
-	    ntr_init(&r, &sh, data, ORDER, size / 2) != -EINVAL ||
-	    ntr_init(&r, &sh, data, ORDER, 0) != -EINVAL ||
-	    ntr_init(&r, &sh, data, ORDER, ntr_max_frame_limit(ORDER)))
-		FAIL("ring_init: bad parameters accepted or good ones refused");
+	    ntr_init(&r, &sh, data, order, size / 2) != -EINVAL ||
+	    ntr_init(&r, &sh, data, order, 0) != -EINVAL ||
+	    ntr_init(&r, &sh, data, order, ntr_max_frame_limit(order)))
+		FAIL("ring_init%s: bad parameters accepted or good ones refused", sfx);
 	else
-		PASS("ring_init");
+		PASS("ring_init%s", sfx);
 }
 
 static void test_empty_full(void)
@@ -75,38 +82,38 @@ static void test_empty_full(void)
 
 	setup_at(0);
 	if (ntr_peek(&C, &p, &len) != -EAGAIN || !ntr_cons_prepare_wait(&C)) {
-		FAIL("ring_empty: empty ring not reported empty");
+		FAIL("ring_empty%s: empty ring not reported empty", sfx);
 		return;
 	}
-	PASS("ring_empty");
+	PASS("ring_empty%s", sfx);
 	while ((err = ntr_send(&P, buf, sizeof(buf))) == 0)
 		n++;
 	expect = size / (NTR_HDR_SIZE + 104);
 	if (err != -EAGAIN || n != expect) {
-		FAIL("ring_full: %u frames fit, expected %u, err %d", n, expect, err);
+		FAIL("ring_full%s: %u frames fit, expected %u, err %d", sfx, n, expect, err);
 		return;
 	}
 	ntr_push(&P);
 	/* full: the producer may sleep, and is woken by the release that makes room */
 	if (!ntr_prod_prepare_wait(&P, sizeof(buf))) {
-		FAIL("ring_full: producer told not to sleep on a full ring");
+		FAIL("ring_full%s: producer told not to sleep on a full ring", sfx);
 		return;
 	}
 	if (ntr_recv(&C, buf, sizeof(buf), &len) || len != sizeof(buf) || !ntr_pull(&C)) {
-		FAIL("ring_full: releasing one frame did not wake the producer");
+		FAIL("ring_full%s: releasing one frame did not wake the producer", sfx);
 		return;
 	}
 	if (ntr_send(&P, buf, sizeof(buf))) {
-		FAIL("ring_full: no room after a release");
+		FAIL("ring_full%s: no room after a release", sfx);
 		return;
 	}
 	ntr_push(&P);
 	for (len = 0; ntr_recv(&C, buf, sizeof(buf), &len) == 0; n--)
 		;
 	if (n != 0)
-		FAIL("ring_full: %u frames missing", n);
+		FAIL("ring_full%s: %u frames missing", sfx, n);
 	else
-		PASS("ring_full (%u frames of 100 B in %u B)", expect, size);
+		PASS("ring_full%s (%u frames of 100 B in %u B)", sfx, expect, size);
 }
 
 static void test_every_offset(void)
@@ -115,14 +122,16 @@ static void test_every_offset(void)
 	uint32_t off, i, n = 0;
 	const char *why;
 
-	for (off = 0; off < size; off += NTR_ALIGN) {
+	uint32_t first = order ? size - 2 * NTR_PAGE_SIZE : 0;
+
+	for (off = first; off < size; off += NTR_ALIGN) {
 		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 			/* and every length that lands exactly on, or just past, the end */
 			uint32_t len = lens[i];
 
 			setup_at(off);
 			if ((why = roundtrip(len, off + i)) || (why = roundtrip(len + 1, off))) {
-				FAIL("ring_wrap_every_offset: offset %u len %u: %s", off, len, why);
+				FAIL("ring_wrap_every_offset%s: offset %u len %u: %s", sfx, off, len, why);
 				return;
 			}
 			n += 2;
@@ -130,11 +139,12 @@ static void test_every_offset(void)
 		setup_at(off);
 		if (size - off > NTR_HDR_SIZE && size - off - NTR_HDR_SIZE <= maxf &&
 		    (why = roundtrip(size - off - NTR_HDR_SIZE, off))) {
-			FAIL("ring_wrap_every_offset: offset %u exact fit: %s", off, why);
+			FAIL("ring_wrap_every_offset%s: offset %u exact fit: %s", sfx, off, why);
 			return;
 		}
 	}
-	PASS("ring_wrap_every_offset (%u offsets, %u frames)", size / NTR_ALIGN, n);
+	PASS("ring_wrap_every_offset%s (%u offsets from %u, %u frames)", sfx, (size - first) / NTR_ALIGN,
+	     first, n);
 }
 
 static void test_every_size(void)
@@ -144,16 +154,17 @@ static void test_every_size(void)
 	uint32_t len;
 
 	setup_at(0);
-	for (len = 1; len <= maxf; len++) {
+	/* Big rings: every size up to a page, then a spread, and the last ones. */
+	for (len = 1; len <= maxf; len += !order || len < NTR_PAGE_SIZE || len > maxf - 16 ? 1 : 997) {
 		if ((why = roundtrip(len, len))) {
-			FAIL("ring_every_size: len %u: %s", len, why);
+			FAIL("ring_every_size%s: len %u: %s", sfx, len, why);
 			return;
 		}
 	}
 	if (ntr_send(&P, buf, 0) != -EMSGSIZE || ntr_send(&P, buf, maxf + 1) != -EMSGSIZE)
-		FAIL("ring_every_size: 0 or max+1 bytes accepted");
+		FAIL("ring_every_size%s: 0 or max+1 bytes accepted", sfx);
 	else
-		PASS("ring_every_size (1..%u)", maxf);
+		PASS("ring_every_size%s (1..%u%s)", sfx, maxf, order ? ", by 997 above a page" : "");
 }
 
 static void test_index_wrap(void)
@@ -164,14 +175,14 @@ static void test_index_wrap(void)
 	setup_at(0u - 3 * size - 24);
 	for (i = 0; i < 8 * size / 64; i++) {
 		if ((why = roundtrip(1 + (i * 37) % 300, i))) {
-			FAIL("ring_index_wrap_2^32: frame %u at %#x: %s", i, C.head, why);
+			FAIL("ring_index_wrap_2^32%s: frame %u at %#x: %s", sfx, i, C.head, why);
 			return;
 		}
 	}
 	if (C.head > 5 * size)
-		PASS("ring_index_wrap_2^32 (index now %#x)", C.head);
+		PASS("ring_index_wrap_2^32%s (index now %#x)", sfx, C.head);
 	else
-		FAIL("ring_index_wrap_2^32: index did not wrap (%#x)", C.head);
+		FAIL("ring_index_wrap_2^32%s: index did not wrap (%#x)", sfx, C.head);
 }
 
 static void test_zero_copy(void)
@@ -314,10 +325,10 @@ static void test_hostile_producer(void)
 		n++;
 		h = (struct ntr_frame_hdr *)data;
 	}
-	PASS("ring_hostile_producer (%d lies, each declared broken)", n);
+	PASS("ring_hostile_producer%s (%d lies, each declared broken)", sfx, n);
 	return;
 fail:
-	FAIL("ring_hostile_producer: '%s' not detected", names[i]);
+	FAIL("ring_hostile_producer%s: '%s' not detected", sfx, names[i]);
 }
 
 static void test_hostile_consumer(void)
@@ -334,7 +345,7 @@ static void test_hostile_consumer(void)
 		ntr_push(&P);
 		sh.cons = 72 * 3;	/* three frames consumed: fine */
 		if (ntr_reserve(&P, 64, &p)) {
-			FAIL("ring_hostile_consumer: honest release refused");
+			FAIL("ring_hostile_consumer%s: honest release refused", sfx);
 			return;
 		}
 		sh.cons = lies[i] == 200 ? P.published + 8 : lies[i];
@@ -342,11 +353,11 @@ static void test_hostile_consumer(void)
 		while (ntr_send(&P, buf, sizeof(buf)) == 0)
 			;
 		if (ntr_reserve(&P, 64, &p) != -EPROTO || ntr_push(&P)) {
-			FAIL("ring_hostile_consumer: cons=%#x accepted", sh.cons);
+			FAIL("ring_hostile_consumer%s: cons=%#x accepted", sfx, sh.cons);
 			return;
 		}
 	}
-	PASS("ring_hostile_consumer (cons past prod, misaligned, backwards)");
+	PASS("ring_hostile_consumer%s (cons past prod, misaligned, backwards)", sfx);
 }
 
 /*
@@ -562,20 +573,33 @@ static void test_wakeup_model(void)
 
 int main(void)
 {
-	size = ntr_ring_bytes(ORDER);
-	maxf = ntr_max_frame_limit(ORDER);
-	data = malloc(size);	/* exactly the ring: ASan sees any byte outside it */
-	test_init();
-	test_empty_full();
-	test_every_offset();
-	test_every_size();
-	test_index_wrap();
-	test_zero_copy();
-	test_batching();
-	test_close();
-	test_hostile_producer();
-	test_hostile_consumer();
+	for (unsigned int i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		order = orders[i];
+		size = ntr_ring_bytes(order);
+		maxf = ntr_max_frame_limit(order);
+		snprintf(sfx, sizeof(sfx), order ? "_%uk" : "", size / 1024);
+		data = malloc(size);	/* exactly the ring: ASan sees any byte outside it */
+		in = malloc(maxf);
+		out = malloc(maxf);
+		memset(data, 0xa5, size);
+		test_init();
+		test_empty_full();
+		test_every_offset();
+		test_every_size();
+		test_index_wrap();
+		test_hostile_producer();
+		test_hostile_consumer();
+		if (!order) {
+			/* independent of the size */
+			test_zero_copy();
+			test_batching();
+			test_close();
+		}
+		free(data);
+		free(in);
+		free(out);
+	}
+	/* Counts frames, not bytes: one model for every ring size. */
 	test_wakeup_model();
-	free(data);
 	return t_done();
 }

@@ -183,7 +183,8 @@ int main(int argc, char **argv)
 	max_frame = ntr_max_frame_limit(tm.order);
 	if (max_frame > 65536)
 		max_frame = 65536;
-	snprintf(name, sizeof(name), "stream_%s_%llu%s", mode, (unsigned long long)n, VARIANT);
+	snprintf(name, sizeof(name), "stream_%s_%llu_%uk%s", mode, (unsigned long long)n,
+		 ntr_ring_bytes(tm.order) / 1024, VARIANT);
 	alarm(120);	/* a lost wake-up must fail, not hang make check */
 	if (setup(&a, &b, &base_a, &base_b) < 0) {
 		FAIL("%s: setup: %m", name);
