@@ -312,11 +312,14 @@ static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
  */
 static bool fresh_window(struct ack_core *c, struct ack_half *h)
 {
-	u32 lim;
+	u32 lim, most;
 
 	if (is_tx(h) || (h->flags & (H_FALLBACK | H_FIN)))
 		return false;
 	lim = ack_window_limit(c, h);
+	most = h->nxt + (0xffffu << h->ws);	/* what the header can say */
+	if (seq_after(lim, most))
+		lim = most;
 	return seq_after(lim, h->adv_edge) && lim - h->adv_edge >= 2u * h->mss;
 }
 
