@@ -305,8 +305,8 @@ static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
 }
 
 /*
- * rx: would an ACK now give the remote at least two segments more than it
- * was offered?  A receiver's every ACK carries its window; were the guest's
+ * rx: would an ACK now give the remote at least a segment more than it was
+ * offered?  A receiver's every ACK carries its window; were the guest's
  * consumed while they open it, the remote would only learn of the room once
  * nearly blocked, and run at half the window.
  */
@@ -320,7 +320,7 @@ static bool fresh_window(struct ack_core *c, struct ack_half *h)
 	most = h->nxt + (0xffffu << h->ws);	/* what the header can say */
 	if (seq_after(lim, most))
 		lim = most;
-	return seq_after(lim, h->adv_edge) && lim - h->adv_edge >= 2u * h->mss;
+	return seq_after(lim, h->adv_edge) && lim - h->adv_edge >= h->mss;
 }
 
 /* rx: the raw window for an ACK of nxt in the guest's name, now promised. */
