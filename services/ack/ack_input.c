@@ -114,7 +114,7 @@ static void start_half(struct ack_core *c, struct ack_half *h, u32 isn,
 	h->mss = mss;
 	h->cwnd = c->cfg.init_cwnd * mss;
 	h->ssthresh = ~0u;
-	h->una = h->nxt = h->edge = h->adv_edge = isn + 1;
+	h->una = h->nxt = h->edge = h->adv_edge = h->late_end = isn + 1;
 }
 
 static void maybe_establish(struct ack_core *c, struct ack_flow *f)
@@ -182,6 +182,26 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 
 /* The receiver acknowledged or reported something about kept data. */
 /*
+ * rx with SACK: does the guest report kept data that Dom0 sent it after the
+ * segment at una?  Segments held after a gap on the WAN went to the guest
+ * before the one that filled the gap, so the guest's ACKs about them, sent
+ * before that one arrived and met by Dom0 after, say nothing of a loss on
+ * the guest's path (as RACK reasons, RFC 8985): only blocks beyond late_end
+ * do.
+ */
+static bool sacked_late(const struct ack_half *h, const struct ack_seg *s)
+{
+	u32 i;
+
+	for (i = 0; i < s->nsack && i < ACK_MAX_SACK; i++)
+		if (seq_after(s->sack[i].end, h->late_end) &&
+		    seq_after(s->sack[i].end, h->una) &&
+		    !seq_after(s->sack[i].start, h->nxt))
+			return true;
+	return false;
+}
+
+/*
  * Returns true if the ACK must reach the sender as it is: rx caught up with
  * bytes the core never acknowledged itself.
  */
@@ -216,6 +236,7 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 			if (seq_after(ra, h->adv_edge))
 				h->adv_edge = ra;
 			ack_merge_held(c, h);
+			h->late_end = h->nxt;
 			resync = true;
 		}
 		h->retries = 0;
@@ -236,7 +257,9 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		h->rto_at = h->una == h->nxt ? 0 : now + ack_rto_timeout(c, h);
 		ack_account(c, h);
 	} else if (ra == h->una && pure && h->una != h->nxt &&
-		   (s->window == h->r_win_raw || ((f->flags & F_SACK) && s->nsack))) {
+		   (is_tx(h) || !(f->flags & F_SACK) ?
+		    s->window == h->r_win_raw || ((f->flags & F_SACK) && s->nsack) :
+		    sacked_late(h, s))) {
 		/* RFC 5681 wants the window unchanged; a SACK block is proof enough */
 		dup = true;
 		h->dupacks++;
@@ -562,6 +585,8 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 	h->nxt = end;
 	h->hi = seq_max(h->hi, end);
 	ack_merge_held(c, h);
+	if (h->nxt != end)
+		h->late_end = h->nxt;	/* held segments joined: sent before this one */
 	if (s->has_ts)
 		h->ts_recent = s->tsval;
 	if (!(h->flags & H_RTT) && !(h->flags & H_RECOVERY)) {

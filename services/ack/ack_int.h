@@ -100,6 +100,8 @@ struct ack_half {
 	u32 r_ack, r_wnd;		/* receiver's latest ack and window (bytes) */
 	u16 r_win_raw;			/* for duplicate ACK detection */
 	u32 ts_recent;			/* sender's tsval of the latest kept data */
+	u32 late_end;			/* rx: kept data below went to the guest before the
+					 * segment that last filled a gap (see on_receiver_ack) */
 
 	/* loss recovery and congestion control */
 	u32 cwnd, ssthresh, recover, retx_hi;

@@ -1244,6 +1244,7 @@ static void t_rx_inorder_local_ack(void)
 static void t_rx_guest_drop_rexmit(void)
 {
 	const struct ack_action *a;
+	u32 sk[2];
 	int i;
 
 	CFG.dirs = ACK_DIR_RX;
@@ -1255,11 +1256,12 @@ static void t_rx_guest_drop_rexmit(void)
 		expect_wack(T(i + 1), (GWND - (i + 1) * MSS) >> 7);
 	}
 	/* the guest lost T(1) (full ring, netback drop): three dupacks */
+	sk[0] = T(2), sk[1] = T(5);
 	gack(T(1), 502, 0, NULL);
 	CHECK(V == ACK_REWRITE && RW.ack == T(5) && RW.window == (GWND - 4 * MSS) >> 7 &&
 	      H.nout == 0, "first ack: verdict %d win %u", V, RW.window);
 	for (i = 0; i < 3; i++) {
-		gack(T(1), 502, 0, NULL);
+		gack(T(1), 502, 1, sk);
 		CHECK(V == ACK_DROP, "dupack %d verdict %d", i, V);
 		CHECK(i == 2 || H.nout == 0, "early retransmit after %d dupacks", i + 1);
 	}
@@ -1469,6 +1471,14 @@ static void t_rx_wan_gap(void)
 	expect_wack(T(4), (GWND - 3 * MSS) >> 7);
 	CHECK(stats().rx.kept_bytes == 3 * MSS, "kept %llu",
 	      (unsigned long long)stats().rx.kept_bytes);
+	/*
+	 * the guest's ACKs sent before T(1) reached it (about T(2) and T(3),
+	 * which it got first) say nothing of a loss on its path
+	 */
+	for (i = 0; i < 3; i++)
+		gack(T(1), 502, 1, sk);
+	CHECK(V == ACK_DROP && H.nout == 0 && stats().rx.rexmit_fast == 0,
+	      "spurious retransmit: %d actions", H.nout);
 	gack(T(4), 502, 0, NULL);
 	CHECK(V == ACK_REWRITE && RW.ack == T(4) && RW.window == 502, "verdict %d", V);
 	/* more early segments than are held: the rest pass unkept */
