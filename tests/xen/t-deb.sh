@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # guests: 0
-# suite: when named: the DKMS build of 7 modules in the emulated Dom0 alone took over 900 s (not done) with other emulators running
+# suite: when named: 37 min (measured): dpkg -i alone took 1893 s, DKMS compiling 7 modules under emulation
 # limit: 2700
 # The Debian packages (make deb) on the emulated Xen host: dpkg -i builds the
 # modules with DKMS against Dom0's kernel headers, the hotplug script of the
@@ -49,10 +49,10 @@ export DEBIAN_FRONTEND=noninteractive
 	fail deb-headers "no /usr/src/linux-headers-$KVER: DKMS has nothing to build against"
 
 # --- install: netsvc-dkms builds the modules here, under emulation
-t0=$(t)
+t0=$(t) d0=$(date +%s)
 # A bounded install, so that a build that does not end says where it was.
-# DKMS compiles the 7 modules under emulation: 900 s was not enough once
-# with other emulators running (it had reached MODPOST).
+# DKMS compiles the 7 modules under emulation: 1893 s measured, with other
+# emulators running (on the host the same build takes a minute or less).
 if timeout 2000 dpkg -i "$dkms_deb" "$utils_deb" > /tmp/dpkg-i.log 2>&1; then
 	pass "deb-install ($(took "$t0") s, DKMS build included)"
 else
@@ -60,6 +60,9 @@ else
 	tail -n 30 /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null
 	ps -eo pid,etime,args | grep -E 'dkms|make|gcc|cc1|depmod|openssl|ld' | grep -v grep | head -n 20
 fi
+# Where the time goes: the compiler's last write ends the build.
+ml=$(ls /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null | head -n1)
+[ -n "$ml" ] && echo "[+] DKMS build done $(( $(stat -c %Y "$ml") - d0 )) s after dpkg -i began; install total $(took "$t0") s"
 sed 's/^/    /' /tmp/dpkg-i.log | grep -iE 'dkms|error|warning|Setting up|Building|Installing|depmod' | head -n 30
 expect deb-status "$(dpkg-query -W -f='${db:Status-Abbrev}${Package} ' netsvc-dkms netsvc-utils 2>&1)" \
 	"ii netsvc-dkms ii netsvc-utils "
@@ -93,7 +96,8 @@ out=$(dpkg -r netsvc-dkms 2>&1); rc=$?
 echo "$out" | sed 's/^/    /' | head -n 8
 if [ $rc -ne 0 ] && grep -q 'modules in use' <<< "$out"; then pass deb-remove-refused-attached
 else fail deb-remove-refused-attached "dpkg -r exited $rc without the reason"; fi
-expect deb-remove-refused-state "$(dpkg-query -W -f='${db:Status-Abbrev}' netsvc-dkms)" "ii "
+# dpkg records the wish to remove ("r"); what counts is that it is still installed.
+expect deb-remove-refused-state "$(dpkg-query -W -f='${db:Status-Status}' netsvc-dkms)" installed
 expect deb-remove-refused-modules "$(ls /usr/src/netsvc-$ver/dkms.conf /sys/module/netsvc_acct 2>&1 | grep -c 'No such')" 0
 xl destroy g1; xl destroy g2
 for i in $(seq 20); do [ -e "/sys/class/net/$v1" ] || [ -e "/sys/class/net/$v2" ] || break; sleep 0.5; done
