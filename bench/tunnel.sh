@@ -17,10 +17,17 @@
 # detach and offered again with attach); medians of ROUNDS rounds.
 # For context, ping g1 -> Dom0 over netfront: like the tunnel, two
 # cross-domain wake-ups per round trip (netfront g1 -> g2 takes four).
+# All of that with netsvc_front's default ring size (tunnel_ring_kb: what the
+# channel negotiated); then TCP throughput again for each ring size of
+# RING_KBS (netsvc_front reloaded with ring_kb=), alternating with netfront,
+# ROUNDS rounds each.  tunnel_backlog_share: of the frames g1 sent into the
+# tunnel during the throughput runs, the share that waited in the backlog
+# because the ring was full.
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} COUNT=${COUNT:-20} RR_COUNT=${RR_COUNT:-500} BUSY_US=${BUSY_US:-2000}
+RING_KBS=${RING_KBS:-64 256 512}
 v1=$(guest_vif g1) v2=$(guest_vif g2) ip2=$(guest_ip g2)
 
 path() {	# path tunnel|netfront
@@ -31,6 +38,32 @@ path() {	# path tunnel|netfront
 	fi
 }
 tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
+# tput_tunnel FILE SHAREFILE: tput, and the backlog share of g1's frames
+tput_tunnel() {
+	local b0 f0 b1 f1
+	b0=$(fstat g1 backlogged) f0=$(fstat g1 tx_frames)
+	tput >> "$1"
+	b1=$(fstat g1 backlogged) f1=$(fstat g1 tx_frames)
+	ratio $((b1 - b0)) $((f1 - f0)) >> "$2"
+}
+# cpu_sample PATH: during a throughput run, each domain's CPU share (xentop,
+# percent of one CPU, over 3 s in the middle of the run) into $out/cpu.PATH.DOM
+cpu_sample() {
+	command -v xentop > /dev/null || return 0
+	sleep $((SECS / 2 - 1))
+	xentop -b -d 3 -i 2 2> /dev/null | awk -v o="$out/cpu.$1" '
+		$1 == "NAME" { n++ } n == 2 && ($1 == "g1" || $1 == "g2" || $1 == "Domain-0") {
+			print $4 >> (o "." $1) }'
+}
+# the ring size the channel of g1 negotiated
+ring_kb() { gx g1 cat /proc/netsvc_front | awk '$1 == "peer" { for (i = 1; i < NF; i++) if ($i == "ring_kb") print $(i + 1) }'; }
+# load_front [ARGS]: netsvc_front (re)loaded in both guests
+load_front() {
+	local g
+	for g in g1 g2; do
+		gx $g "busybox rmmod netsvc_front 2> /dev/null; insmod /lib/netsvc/netsvc_front.ko $*" || return 1
+	done
+}
 rtt() {	# rtt [IP]: busybox ping prints each reply's time=X ms
 	# (into a file: a line per reply sent back to Dom0 meanwhile would
 	# wake the guests' netfront in the middle of the measurement)
@@ -49,7 +82,7 @@ crr() {	# milliseconds per connect+request+response+close
 	awk -v a="$t0" -v b="$t1" -v n="$COUNT" 'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }'
 }
 
-for g in g1 g2; do gx $g "insmod /lib/netsvc/netsvc_front.ko" || exit 1; done
+load_front || exit 1
 netsvcctl attach tunnel "$v1" > /dev/null || exit 1
 gx g1 "head -c 64 /dev/urandom > /tmp/req"
 # An echo server that answers 64 bytes and closes; RR echo servers.
@@ -62,7 +95,14 @@ out=/tmp/bench; mkdir -p $out; rm -f $out/*
 for r in $(seq "$ROUNDS"); do
 	for p in netfront tunnel; do
 		path $p || exit 1
-		tput >> $out/tput.$p
+		cpu_sample $p & cpu=$!
+		if [ $p = tunnel ]; then
+			tput_tunnel $out/tput.$p $out/backlog
+			ring_kb >> $out/ringkb
+		else
+			tput >> $out/tput.$p
+		fi
+		wait $cpu
 		rtt >> $out/rtt.$p
 		rr 7011 >> $out/rr.$p
 		rr 7012 -b "$BUSY_US" >> $out/rrbusy.$p
@@ -76,7 +116,26 @@ for r in $(seq "$ROUNDS"); do
 	rtt 10.99.0.1 >> $out/rtt.dom0
 done
 rtt_dom0=$(median < $out/rtt.dom0)
-gx g1 cat /proc/netsvc_front | head -17
+gx g1 cat /proc/netsvc_front | head -19
+backlog_share=$(median < $out/backlog)
+ringkb=$(sort -u $out/ringkb | tr '\n' ' ' | sed 's/ $//')
+[ -n "$ringkb" ] && [ "$(wc -w <<< "$ringkb")" -eq 1 ] || { echo "bench tunnel: ring sizes '$ringkb'" >&2; ringkb=-1; }
+
+# A row per ring size: throughput only, netfront alternating.
+for kb in $RING_KBS; do
+	path netfront || exit 1
+	load_front ring_kb="$kb" || exit 1
+	for r in $(seq "$ROUNDS"); do
+		path netfront || exit 1
+		tput >> $out/sz$kb.netfront
+		path tunnel || exit 1
+		tput_tunnel $out/sz$kb.tunnel $out/sz$kb.backlog
+		ring_kb >> $out/sz$kb.ringkb
+		echo "ring_kb=$kb round $r: netfront $(tail -n1 $out/sz$kb.netfront) Mbit/s," \
+			"tunnel $(tail -n1 $out/sz$kb.tunnel) Mbit/s ($(tail -n1 $out/sz$kb.ringkb) KiB rings)," \
+			"backlog share $(tail -n1 $out/sz$kb.backlog)"
+	done
+done
 
 for m in tput rtt rr rrbusy rridle crr; do
 	for p in netfront tunnel; do eval "${m}_$p=$(median < $out/$m.$p)"; done
@@ -89,9 +148,36 @@ printf '%-34s %12s %12s %8s\n' "TCP 64B RR, busy-polling (ms)" "$rrbusy_netfront
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, 100 ms apart (ms)" "$rridle_netfront" "$rridle_tunnel" "$(ratio "$rridle_netfront" "$rridle_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$crr_netfront" "$crr_tunnel" "$(ratio "$crr_netfront" "$crr_tunnel")"
 echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
+echo "ring: $ringkb KiB per direction (netsvc_front's default); frames through the backlog: $backlog_share"
+if [ -f $out/cpu.tunnel.g1 ]; then
+	for p in netfront tunnel; do
+		echo "CPU during the $p throughput runs (xentop, % of one CPU, medians):" \
+			"g1 $(median < $out/cpu.$p.g1), g2 $(median < $out/cpu.$p.g2), Dom0 $(median < $out/cpu.$p.Domain-0)"
+	done
+fi
+printf '\n%-12s %12s %12s %8s %14s\n' "ring_kb=" "netfront" "tunnel" ratio "backlog share"
+for kb in $RING_KBS; do
+	nf=$(median < $out/sz$kb.netfront) tu=$(median < $out/sz$kb.tunnel)
+	printf '%-12s %12s %12s %8s %14s\n' "$kb KiB" "$nf" "$tu" "$(ratio "$tu" "$nf")" "$(median < $out/sz$kb.backlog)"
+done
 echo "BENCH tunnel_tput_mbps $tput_tunnel"
 echo "BENCH netfront_tput_mbps $tput_netfront"
 echo "BENCH tunnel_tput_ratio $(ratio "$tput_tunnel" "$tput_netfront")"
+echo "BENCH tunnel_ring_kb $ringkb"
+if [ -f $out/cpu.tunnel.g1 ]; then
+	for p in netfront tunnel; do
+		for d in g1 g2 Domain-0; do
+			[ -f $out/cpu.$p.$d ] && echo "BENCH ${p}_cpu_$(tr -d '-' <<< "${d,,}")_pct $(median < $out/cpu.$p.$d)"
+		done
+	done
+fi
+echo "BENCH tunnel_backlog_share $backlog_share"
+for kb in $RING_KBS; do
+	nf=$(median < $out/sz$kb.netfront) tu=$(median < $out/sz$kb.tunnel)
+	echo "BENCH tunnel_tput_mbps_${kb}k $tu"
+	echo "BENCH tunnel_tput_ratio_${kb}k $(ratio "$tu" "$nf")"
+	echo "BENCH tunnel_backlog_share_${kb}k $(median < $out/sz$kb.backlog)"
+done
 echo "BENCH tunnel_rtt_ms $rtt_tunnel"
 echo "BENCH netfront_rtt_ms $rtt_netfront"
 echo "BENCH tunnel_rtt_ratio $(ratio "$rtt_netfront" "$rtt_tunnel")"

@@ -3,10 +3,11 @@
  * tunnel: Dom0's broker for shared-memory tunnels between co-resident guests.
  *
  *      Dom0: netsvc_tunnel (this file)               XenStore
+ *                          +---------- <--- 1, 2: data/netsvc-front/ring-kb
  *   attach tunnel vif1.0 --+                /local/domain/1/data/netsvc-tunnel/2/
- *   attach tunnel vif2.0 --+-> pair(1,2) -->   mac role=grant gen   (offer)
+ *   attach tunnel vif2.0 --+-> pair(1,2) -->   mac role=grant gen ring-kb (offer)
  *                          |   gen N     -->/local/domain/2/data/netsvc-tunnel/1/
- *                          |                   mac role=map gen     (offer)
+ *                          |                   mac role=map gen ring-kb   (offer)
  *                          +-- relay <----- 1 replies: refs evtchn reply-gen
  *                              refs ------>  2 gets:  peer-refs peer-evtchn
  *                                           2 replies: state=connected
@@ -15,7 +16,9 @@
  * The broker never touches the tunnel's memory.  It decides who may talk to
  * whom: attaching the service to a vif makes that guest eligible, and two
  * eligible guests are paired when their vifs are enslaved to the same bridge
- * (same L2 segment) and each one's peers= list, if set, names the other.  It
+ * (same L2 segment), each one's peers= list, if set, names the other, and
+ * both run the guest end (it publishes the largest ring it takes; the offer
+ * carries the smaller of the two, see proto.h).  It
  * learns each guest's MAC from the vif's backend node in XenStore, not from
  * any frame the guest sent.
  *
@@ -40,6 +43,7 @@
 #include <linux/module.h>
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
+#include <linux/log2.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <xen/xen.h>
@@ -66,7 +70,8 @@ struct tunnel_member {
 	unsigned int domid, devid;
 	u8 mac[ETH_ALEN];
 	char peers[PEERS_MAX + 1];
-	struct xenbus_watch watch;
+	unsigned int ring_kb;		/* the guest's ring-kb; 0: its end is not running */
+	struct xenbus_watch watch, caps_watch;
 	u64 offers, setups, teardowns, peer_errors;
 };
 
@@ -75,6 +80,7 @@ struct tunnel_pair {
 	struct list_head node;		/* pairs */
 	struct tunnel_member *g, *m;
 	u32 gen;
+	unsigned int ring_kb;		/* offered: the smaller of the two */
 	bool relayed, connected, failed;
 };
 
@@ -112,6 +118,27 @@ static bool peers_allow(const char *list, unsigned int domid)
 	return false;
 }
 
+/*
+ * What the guest's end says it takes, read fresh: any number is brought into
+ * the protocol's range (a power of two, rounded down); no number at all means
+ * that no guest end runs, and nothing is offered to it.
+ */
+static unsigned int member_ring_kb(const struct tunnel_member *me)
+{
+	char dir[80];
+	unsigned int kb;
+
+	snprintf(dir, sizeof(dir), "/local/domain/%u/%s", me->domid, NTUN_XS_CAPS);
+	if (xenbus_scanf(XBT_NIL, dir, "ring-kb", "%u", &kb) != 1)
+		return 0;
+	return rounddown_pow_of_two(clamp(kb, NTUN_RING_KB_MIN, NTUN_RING_KB_MAX));
+}
+
+static unsigned int pair_ring_kb(const struct tunnel_member *a, const struct tunnel_member *b)
+{
+	return min(a->ring_kb, b->ring_kb);
+}
+
 /* Same bridge and both policies agree.  broker_mutex held. */
 static bool pair_allowed(const struct tunnel_member *a, const struct tunnel_member *b)
 {
@@ -130,7 +157,8 @@ static bool pair_allowed(const struct tunnel_member *a, const struct tunnel_memb
 	return ma && ma == mb;
 }
 
-static int write_offer(struct tunnel_member *me, struct tunnel_member *peer, bool grant, u32 gen)
+static int write_offer(struct tunnel_member *me, struct tunnel_member *peer, bool grant, u32 gen,
+		       unsigned int ring_kb)
 {
 	struct xenbus_transaction xbt;
 	char dir[80];
@@ -146,6 +174,7 @@ again:
 	err = xenbus_printf(xbt, dir, "mac", "%pM", peer->mac);
 	err = err ?: xenbus_write(xbt, dir, "role", grant ? "grant" : "map");
 	err = err ?: xenbus_printf(xbt, dir, "gen", "%u", gen);
+	err = err ?: xenbus_printf(xbt, dir, "ring-kb", "%u", ring_kb);
 	if (ntun_xs_retry(xbt, &err))
 		goto again;
 	return err;
@@ -190,13 +219,13 @@ static char *read_reply(struct tunnel_member *me, struct tunnel_member *peer, u3
 	return IS_ERR(s) ? NULL : s;
 }
 
-/* Exactly NTUN_NR_PAGES decimal numbers separated by single spaces. */
-static bool refs_well_formed(const char *s)
+/* Exactly nr decimal numbers separated by single spaces. */
+static bool refs_well_formed(const char *s, unsigned int nr)
 {
 	unsigned int n = 1;
 	size_t len = strlen(s);
 
-	if (!len || len > NTUN_NR_PAGES * 11 || s[0] == ' ' || s[len - 1] == ' ')
+	if (!len || len > nr * 11 || s[0] == ' ' || s[len - 1] == ' ')
 		return false;
 	for (; *s; s++) {
 		if (*s == ' ') {
@@ -207,7 +236,7 @@ static bool refs_well_formed(const char *s)
 			return false;
 		}
 	}
-	return n == NTUN_NR_PAGES;
+	return n == nr;
 }
 
 static void relay(struct tunnel_pair *p)
@@ -221,7 +250,7 @@ static void relay(struct tunnel_pair *p)
 	port = read_reply(p->g, p->m, p->gen, "evtchn");
 	if (!refs || !port)
 		goto out;
-	if (!refs_well_formed(refs) || kstrtouint(port, 10, &evtchn)) {
+	if (!refs_well_formed(refs, ntun_nr_pages(ntun_ring_order(p->ring_kb))) || kstrtouint(port, 10, &evtchn)) {
 		pr_warn("guest %u: malformed reply for peer %u, pair dropped\n",
 			p->g->domid, p->m->domid);
 		p->g->peer_errors++;
@@ -323,15 +352,18 @@ static void pair_create(struct tunnel_member *a, struct tunnel_member *b)
 	p->g = a;
 	p->m = b;
 	p->gen = ++next_gen ?: ++next_gen;
+	p->ring_kb = pair_ring_kb(a, b);
 	list_add_tail(&p->node, &pairs);
-	if (write_offer(a, b, true, p->gen) || write_offer(b, a, false, p->gen)) {
+	if (write_offer(a, b, true, p->gen, p->ring_kb) ||
+	    write_offer(b, a, false, p->gen, p->ring_kb)) {
 		pr_warn("pair %u-%u: cannot write the offers\n", a->domid, b->domid);
 		pair_destroy(p);
 		return;
 	}
 	a->offers++;
 	b->offers++;
-	pr_info("pair %u-%u offered (gen %u)\n", a->domid, b->domid, p->gen);
+	pr_info("pair %u-%u offered (gen %u, %u KiB rings)\n", a->domid, b->domid, p->gen,
+		p->ring_kb);
 }
 
 static void reconcile_locked(void)
@@ -339,13 +371,22 @@ static void reconcile_locked(void)
 	struct tunnel_member *a, *b;
 	struct tunnel_pair *p, *tmp;
 
+	list_for_each_entry(a, &members, node)
+		a->ring_kb = member_ring_kb(a);
+	/*
+	 * A guest end that stops, or comes back with another ring_kb=, has its
+	 * pairs withdrawn, and offered anew when both ends run.  An errored pair
+	 * stays (unoffered) whatever its guests write, until one is attached anew.
+	 */
 	list_for_each_entry_safe(p, tmp, &pairs, node)
-		if (!pair_allowed(p->g, p->m) || (!p->failed && pair_step(p)))
+		if (!pair_allowed(p->g, p->m) ||
+		    (!p->failed && p->ring_kb != pair_ring_kb(p->g, p->m)) ||
+		    (!p->failed && pair_step(p)))
 			pair_destroy(p);
 	list_for_each_entry(a, &members, node) {
 		b = a;
 		list_for_each_entry_continue(b, &members, node)
-			if (!find_pair(a, b) && pair_allowed(a, b))
+			if (!find_pair(a, b) && pair_allowed(a, b) && pair_ring_kb(a, b))
 				pair_create(a, b);
 	}
 }
@@ -405,20 +446,33 @@ static int tunnel_attach(struct netsvc_attachment *att, const void *config,
 	me->dev = dev;
 	strscpy(me->peers, cfg->peers, sizeof(me->peers));
 	me->watch.node = kasprintf(GFP_KERNEL, "/local/domain/%u/%s", me->domid, NTUN_XS_DIR);
-	if (!me->watch.node)
-		return -ENOMEM;
+	me->caps_watch.node = kasprintf(GFP_KERNEL, "/local/domain/%u/%s", me->domid,
+					NTUN_XS_CAPS);
+	err = -ENOMEM;
+	if (!me->watch.node || !me->caps_watch.node)
+		goto err_alloc;
 	me->watch.callback = member_watch;
+	me->caps_watch.callback = member_watch;
 	err = register_xenbus_watch(&me->watch);
-	if (err) {
-		kfree(me->watch.node);
-		NL_SET_ERR_MSG(extack, "cannot watch the guest's XenStore directory");
-		return err;
-	}
+	if (err)
+		goto err_watch;
+	err = register_xenbus_watch(&me->caps_watch);
+	if (err)
+		goto err_caps_watch;
 	mutex_lock(&broker_mutex);
 	list_add_tail(&me->node, &members);
 	reconcile_locked();
 	mutex_unlock(&broker_mutex);
 	return 0;
+
+err_caps_watch:
+	unregister_xenbus_watch(&me->watch);
+err_watch:
+	NL_SET_ERR_MSG(extack, "cannot watch the guest's XenStore directory");
+err_alloc:
+	kfree(me->caps_watch.node);
+	kfree(me->watch.node);
+	return err;
 }
 
 static int tunnel_reconfigure(struct netsvc_attachment *att, const void *config,
@@ -445,7 +499,9 @@ static void tunnel_detach(struct netsvc_attachment *att)
 			pair_destroy(p);
 	list_del(&me->node);
 	mutex_unlock(&broker_mutex);
+	unregister_xenbus_watch(&me->caps_watch);
 	unregister_xenbus_watch(&me->watch);
+	kfree(me->caps_watch.node);
 	kfree(me->watch.node);
 }
 
@@ -454,6 +510,7 @@ static int tunnel_fill_stats(struct netsvc_attachment *att, struct netsvc_stats 
 	struct tunnel_member *me = netsvc_priv(att);
 	unsigned int offered = 0, up = 0;
 	u64 offers, setups, teardowns, peer_errors;
+	unsigned int ring_kb;
 	struct tunnel_pair *p;
 	int err;
 
@@ -468,6 +525,7 @@ static int tunnel_fill_stats(struct netsvc_attachment *att, struct netsvc_stats 
 	setups = me->setups;
 	teardowns = me->teardowns;
 	peer_errors = me->peer_errors;
+	ring_kb = me->ring_kb;
 	mutex_unlock(&broker_mutex);
 	err = netsvc_stats_put(st, "pairs_offered", offered);
 	err = err ?: netsvc_stats_put(st, "channels_up", up);
@@ -475,6 +533,8 @@ static int tunnel_fill_stats(struct netsvc_attachment *att, struct netsvc_stats 
 	err = err ?: netsvc_stats_put(st, "setups", setups);
 	err = err ?: netsvc_stats_put(st, "teardowns", teardowns);
 	err = err ?: netsvc_stats_put(st, "peer_errors", peer_errors);
+	/* What the guest's end takes (0: not running), as last read. */
+	err = err ?: netsvc_stats_put(st, "ring_kb", ring_kb);
 	return err;
 }
 

@@ -32,7 +32,25 @@ vifpkts() {
 }
 bstat() { stat "$1" tunnel "$2"; }
 
+# peer_ring_kb GUEST: the ring size of its channel, KiB per direction.
+peer_ring_kb() {
+	gx "$1" cat /proc/netsvc_front |
+		awk '$1 == "peer" { for (i = 1; i < NF; i++) if ($i == "ring_kb") print $(i + 1) }'
+}
+
+# A ring size outside the protocol is refused at load time.
+for kb in 100 32 1024; do
+	if gx g1 "insmod /lib/netsvc/netsvc_front.ko ring_kb=$kb" > /dev/null 2>&1; then
+		fail ring-kb-$kb-refused "loaded"; gx g1 "busybox rmmod netsvc_front"
+	elif gx g1 dmesg | grep -q "ring_kb=$kb: not a power of two from 64 to 512"; then
+		pass ring-kb-$kb-refused
+	else
+		fail ring-kb-$kb-refused "no reason in the guest's log"
+	fi
+done
 for g in g1 g2; do expect_ok load-front-$g gx $g "insmod /lib/netsvc/netsvc_front.ko"; done
+# What each guest end takes, as Dom0 reads it.
+expect front-caps-g1 "$(xenstore-read /local/domain/$d1/data/netsvc-front/ring-kb 2>&1)" 256
 
 # Only g1 eligible: nobody gets an offer.
 expect_ok attach-g1 netsvcctl attach tunnel "$v1"
@@ -52,6 +70,10 @@ perm=$(xenstore-ls -p /local/domain/$d2/data/netsvc-tunnel | awk -v p="$d1" '$1 
 expect offer-perms-g2 "$perm" "(n$d2)"
 expect broker-up "$(bstat "$v1" channels_up)" 1
 expect broker-setups "$(bstat "$v2" setups)" 1
+# Rings beyond xenbus_map_ring_valloc's 16 grants: 256 KiB, 129 pages mapped.
+expect offer-ring-kb "$(xenstore-read /local/domain/$d2/data/netsvc-tunnel/$d1/ring-kb 2>&1)" 256
+expect channel-ring-kb "$(peer_ring_kb g1)/$(peer_ring_kb g2)" 256/256
+expect offer-refs "$(xenstore-read /local/domain/$d2/data/netsvc-tunnel/$d1/peer-refs | wc -w)" 129
 
 # ping both ways, IPv4 and IPv6 (ARP/ND requests are broadcast: netfront).
 x g1 "ping -c 3 $ip2" > /dev/null
@@ -186,6 +208,20 @@ for mode in 1 2; do
 done
 
 clean_dmesg guest-g2-dmesg g2
+
+# g2's end reloaded with smaller rings: the broker offers the pair anew at
+# the smaller of the two sizes, which both ends map; a transfer goes through
+# (64 KiB rings: GSO bursts larger than half a ring segmented at g1).
+expect_ok reload-front-64k gx g2 "busybox rmmod netsvc_front && insmod /lib/netsvc/netsvc_front.ko ring_kb=64"
+if wait_state g1 up 60 && wait_state g2 up 10; then pass ring-64k-up
+else fail ring-64k-up "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
+expect ring-64k-negotiated "$(peer_ring_kb g1)/$(peer_ring_kb g2)" 64/64
+expect ring-64k-refs "$(xenstore-read /local/domain/$d2/data/netsvc-tunnel/$d1/peer-refs | wc -w)" 33
+xfer_start g1 g2 9006 "$MB"
+xfer_send
+if xfer_check; then pass ring-64k-transfer-sha; else fail ring-64k-transfer-sha "checksum mismatch or no data"; fi
+expect_ge ring-64k-via-tunnel "$(gx g2 cat /proc/netsvc_front | awk '$1 == "peer" { print $14 }')" 1000
+expect ring-64k-grants-released "$(fstat g1 grants_held)" 0
 
 # xl destroy of the receiver mid-transfer: the sender recovers.
 xfer_start g1 g2 9004 "$MB"

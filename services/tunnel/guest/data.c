@@ -113,7 +113,7 @@ static int ntun_put(struct ntun *t, struct sk_buff *skb)
 	void *p;
 	int err;
 
-	if (skb->len > NTUN_MAX_ETH)
+	if (skb->len > t->max_eth)
 		return -EMSGSIZE;
 	if (skb_is_gso(skb)) {
 		if (sh->gso_type & SKB_GSO_TCPV4)
@@ -241,7 +241,7 @@ static unsigned int ntun_xmit(struct ntun *t, struct sk_buff *skb)
 		spin_unlock(&t->tx_lock);
 		return NF_ACCEPT;
 	}
-	if (skb->len > NTUN_MAX_ETH && skb_is_gso(skb)) {
+	if (skb->len > t->max_eth && skb_is_gso(skb)) {
 		segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
 		if (IS_ERR_OR_NULL(segs)) {
 			spin_unlock(&t->tx_lock);
@@ -253,7 +253,7 @@ static unsigned int ntun_xmit(struct ntun *t, struct sk_buff *skb)
 			skb_mark_not_on_list(seg);
 			ntun_send(t, seg);
 		}
-	} else if (skb->len > NTUN_MAX_ETH) {
+	} else if (skb->len > t->max_eth) {
 		spin_unlock(&t->tx_lock);
 		return NF_ACCEPT;
 	} else {
@@ -315,6 +315,8 @@ static struct sk_buff *ntun_copy(struct ntun *t, const u8 *src, u32 len)
 	struct page *page;
 	int i = 0;
 
+	/* The ring's frame limit (at most NTUN_ETH_MAX) bounds len: frags fit. */
+	BUILD_BUG_ON(DIV_ROUND_UP(NTUN_ETH_MAX - NTUN_RX_HEAD, PAGE_SIZE) > MAX_SKB_FRAGS);
 	skb = napi_alloc_skb(&t->napi, head);
 	if (!skb)
 		return NULL;

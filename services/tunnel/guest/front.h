@@ -18,16 +18,29 @@
 #include "proto.h"
 #include "ring.h"
 
-#define NTUN_MAX_FRAME		(ntr_max_frame_limit(NTUN_RING_ORDER))
-#define NTUN_MAX_ETH		(NTUN_MAX_FRAME - sizeof(struct ntun_meta))
-/* TCP bursts below this fit a frame with room for the largest headers. */
-#define NTUN_GSO_MAX		32000u
+/*
+ * The longest Ethernet frame a tunnel carries, GSO bursts included: a 64 KiB
+ * burst plus headers.  Bounded so that a received frame fits an skb's frags
+ * (ntun_copy) whatever the ring size; a 64 KiB ring takes half of it.
+ */
+#define NTUN_ETH_MAX		(65536u + 256u)
+/* TCP bursts below this fit half a 64 KiB ring with room for the headers. */
+#define NTUN_GSO_MAX_64K	32000u
 #define NTUN_BACKLOG		512
 #define NTUN_RX_COPYBREAK	2048u
 #define NTUN_RX_HEAD		256u
 #define NTUN_SPENT_MAX		32
 
 enum { T_WAIT, T_UP, T_DEAD };
+
+/* The peer's pages mapped into one virtually contiguous area (mem.c). */
+struct ntun_area {
+	void *addr;
+	unsigned int nr;
+	grant_handle_t *handles;
+	u64 *ptes;			/* PV: machine addresses of the PTEs used */
+	struct page **pages;		/* auto-translated: the pages used */
+};
 
 struct ntun {
 	struct list_head node;		/* ntun_list; RCU for the hooks */
@@ -43,13 +56,16 @@ struct ntun {
 	const char *why;
 	char xsdir[40];
 
-	struct page *pages[NTUN_NR_PAGES];	/* granter */
-	grant_ref_t refs[NTUN_NR_PAGES];
-	void *vmapped[2];
-	struct xenbus_device xdev;		/* mapper: see map_rings() */
-	void *mapped[3];
-	struct ntr_ctl *ctl;			/* in pages[0] or mapped[0] */
-	void *data[2];				/* vmapped[] or mapped[1..2] */
+	/* The negotiated size, private: never re-read from XenStore or the peer. */
+	unsigned int order;		/* each ring is 1 << order pages */
+	unsigned int nr_pages;		/* ntun_nr_pages(order) */
+	u32 max_eth;			/* longest Ethernet frame one ring frame takes */
+	grant_ref_t *refs;		/* ours (granter), or the private copy of the peer's */
+	struct page **pages;		/* granter: the granted pages */
+	void *vmapped[2];		/* granter: each data area */
+	struct ntun_area area;		/* mapper: all the peer's pages, one area */
+	struct ntr_ctl *ctl;		/* pages[0] or area.addr */
+	void *data[2];			/* vmapped[] or in area */
 	evtchn_port_t port;
 	int irq;
 
@@ -73,6 +89,7 @@ extern struct list_head ntun_list;
 extern struct mutex ntun_mutex;		/* ntun_list changes, set-up, teardown */
 extern bool ntun_stopping;		/* module exit: no new tunnels */
 extern bool ntun_frozen;		/* Xen suspends us: no new tunnels */
+extern unsigned int ntun_ring_kb;	/* the most this guest offers to map */
 DECLARE_PER_CPU(bool, ntun_injecting);
 
 extern struct ntun_stats {
@@ -92,7 +109,7 @@ irqreturn_t ntun_interrupt(int irq, void *dev_id);
 
 /* mem.c */
 int ntun_grant_rings(struct ntun *t);
-int ntun_map_rings(struct ntun *t, grant_ref_t *refs, evtchn_port_t rport);
+int ntun_map_rings(struct ntun *t, evtchn_port_t rport);
 void ntun_free_rings(struct ntun *t);
 unsigned int ntun_grants_held(void);
 void ntun_grants_abandon(void);
@@ -100,6 +117,9 @@ void ntun_grants_abandon(void);
 /* setup.c */
 extern struct work_struct ntun_work;
 extern struct xenbus_watch ntun_watch;
+extern bool ntun_caps_stale;		/* ring-kb to be written again (resumed) */
 void ntun_teardown(struct ntun *t);
+int ntun_publish_caps(void);
+void ntun_withdraw_caps(void);
 
 #endif

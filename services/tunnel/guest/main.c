@@ -31,6 +31,11 @@ static char *ifname = "eth0";
 module_param(ifname, charp, 0444);
 MODULE_PARM_DESC(ifname, "the netfront interface whose frames are steered");
 
+/* The broker offers each pair the smaller ring_kb of its two guests. */
+unsigned int ntun_ring_kb = 256;
+module_param_named(ring_kb, ntun_ring_kb, uint, 0444);
+MODULE_PARM_DESC(ring_kb, "largest ring, KiB per direction: a power of two, 64 to 512");
+
 struct net_device *ntun_dev;
 static unsigned int ntun_saved_gso;
 struct net_device ntun_napi_dev;
@@ -54,14 +59,15 @@ static int ntun_show(struct seq_file *m, void *v)
 #undef S
 	/* Pages granted to a peer that has not let go of them yet. */
 	seq_printf(m, "grants_held %u\n", ntun_grants_held());
+	seq_printf(m, "ring_kb %u\n", ntun_ring_kb);
 	mutex_lock(&ntun_mutex);
 	list_for_each_entry(t, &ntun_list, node) {
-		seq_printf(m, "peer %u mac %pM role %s state %s tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu fb_tx_frames %llu fb_rx_frames %llu events %llu polls %llu\n",
+		seq_printf(m, "peer %u mac %pM role %s state %s tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu fb_tx_frames %llu fb_rx_frames %llu events %llu polls %llu ring_kb %u\n",
 			   t->peer, t->mac, t->granter ? "grant" : "map",
 			   t->state == T_UP ? "up" : t->state == T_WAIT ? "wait" : "dead",
 			   t->tx_frames, t->tx_bytes, t->rx_frames, t->rx_bytes,
 			   (u64)atomic64_read(&t->fb_tx_frames), (u64)atomic64_read(&t->fb_rx_frames),
-			   t->events, t->polls);
+			   t->events, t->polls, 4u << t->order);
 		/* Indices, ours and as the shared page says: for debugging a peer. */
 		if (t->tx.sh && t->rx.sh)
 			seq_printf(m, "  ring tx head %u pub %u cons %u | shared prod %u cons %u prod_event %u cons_event %u; rx head %u | shared prod %u cons %u prod_event %u\n",
@@ -106,9 +112,14 @@ static void ntun_attach_dev(struct net_device *dev)
 		pr_err("cannot hook %s: %d\n", dev->name, err);
 		return;
 	}
+	/*
+	 * Rings of 256 KiB and more take 64 KiB bursts whole (NTUN_ETH_MAX);
+	 * smaller ones half a ring.  A tunnel negotiated below this guest's
+	 * ring_kb segments larger bursts in software.
+	 */
 	ntun_saved_gso = READ_ONCE(dev->gso_max_size);
-	if (ntun_saved_gso > NTUN_GSO_MAX)
-		WRITE_ONCE(dev->gso_max_size, NTUN_GSO_MAX);
+	if (ntun_ring_kb < 256 && ntun_saved_gso > NTUN_GSO_MAX_64K)
+		WRITE_ONCE(dev->gso_max_size, NTUN_GSO_MAX_64K);
 	dev_hold(dev);
 	mutex_lock(&ntun_mutex);
 	ntun_dev = dev;
@@ -180,6 +191,7 @@ static int ntun_thaw(struct device *dev)
 {
 	mutex_lock(&ntun_mutex);
 	ntun_frozen = false;
+	ntun_caps_stale = true;
 	mutex_unlock(&ntun_mutex);
 	schedule_work(&ntun_work);
 	return 0;
@@ -206,6 +218,11 @@ static int __init ntun_init(void)
 
 	if (!xen_domain() || xen_initial_domain())
 		return -ENODEV;
+	if (!ntun_ring_order(ntun_ring_kb)) {
+		pr_err("ring_kb=%u: not a power of two from %u to %u\n", ntun_ring_kb,
+		       NTUN_RING_KB_MIN, NTUN_RING_KB_MAX);
+		return -EINVAL;
+	}
 	init_dummy_netdev(&ntun_napi_dev);
 	if (!proc_create_single(KBUILD_MODNAME, 0444, NULL, ntun_show))
 		return -ENOMEM;
@@ -227,6 +244,11 @@ static int __init ntun_init(void)
 	if (!ntun_dev) {
 		pr_err("no interface %s\n", ifname);
 		err = -ENODEV;
+		goto err_nodev;
+	}
+	err = ntun_publish_caps();
+	if (err) {
+		pr_err("cannot write %s/ring-kb: %d\n", NTUN_XS_CAPS, err);
 		goto err_nodev;
 	}
 	return 0;
@@ -257,6 +279,8 @@ static void __exit ntun_exit(void)
 		ntun_teardown(t);
 	}
 	mutex_unlock(&ntun_mutex);
+	/* The broker withdraws this guest's offers. */
+	ntun_withdraw_caps();
 	cancel_work_sync(&ntun_work);
 	/* Replays NETDEV_UNREGISTER: the hooks go, the reference is dropped. */
 	unregister_netdevice_notifier(&ntun_netdev_nb);

@@ -5,6 +5,8 @@
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <xen/xen.h>
 #include <xen/page.h>
 #include <asm/xen/hypercall.h>
 #include "front.h"
@@ -62,14 +64,181 @@ static void ntun_ungrant(grant_ref_t ref, struct page *page)
 	schedule_delayed_work(&ntun_gref_work, HZ);
 }
 
+/*
+ * Mapping the peer's pages.  The ring wants each data area virtually
+ * contiguous, and xenbus_map_ring_valloc() maps at most 16 grants so.  In a
+ * PV guest a grant cannot be mapped and then vmap()ed: Xen lets a PV guest
+ * write only its own frames into a page table, so the grant must go straight
+ * into the PTE that is to hold it (GNTMAP_contains_pte), as xenbus does.
+ * Without get_vm_area() (or init_mm, for apply_to_page_range()) exported,
+ * the area comes from vmap() of the zero page: vmalloc space with its page
+ * tables allocated, whose PTEs (found with lookup_address()) are emptied one
+ * by one with a TLB flush everywhere, then handed to Xen in one batch of
+ * grant maps.  Grant unmap empties them again, and vunmap() releases the
+ * range.  An auto-translated guest (PVH, HVM) maps grants onto unpopulated
+ * pages and vmap()s those, as xenbus does there.
+ */
+
+/* Unmap what is mapped; false when Xen refused any (then leak the area). */
+static bool ntun_unmap_grants(struct ntun_area *a)
+{
+	struct gnttab_unmap_grant_ref op[16];
+	struct page *pages[16];
+	unsigned int i = 0, n, j;
+	bool ok = true;
+	int err;
+
+	while (i < a->nr) {
+		for (n = 0; n < ARRAY_SIZE(op) && i < a->nr; i++) {
+			if (a->handles[i] == INVALID_GRANT_HANDLE)
+				continue;
+			if (a->pages) {
+				gnttab_set_unmap_op(&op[n],
+						    (unsigned long)pfn_to_kaddr(page_to_xen_pfn(a->pages[i])),
+						    GNTMAP_host_map, a->handles[i]);
+				pages[n] = a->pages[i];
+			} else {
+				gnttab_set_unmap_op(&op[n], a->ptes[i],
+						    GNTMAP_host_map | GNTMAP_contains_pte, a->handles[i]);
+			}
+			a->handles[i] = INVALID_GRANT_HANDLE;
+			n++;
+		}
+		if (!n)
+			continue;
+		if (a->pages)
+			err = gnttab_unmap_refs(op, NULL, pages, n);
+		else
+			err = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, op, n);
+		ok &= !err;
+		for (j = 0; j < n; j++)
+			ok &= op[j].status == GNTST_okay;
+	}
+	return ok;
+}
+
+static void ntun_area_free(struct ntun_area *a)
+{
+	bool ok = true;
+
+	/* Auto-translated: the alias goes first.  PV: the grants hold the PTEs. */
+	if (a->pages && a->addr)
+		vunmap(a->addr);
+	if (a->handles)
+		ok = ntun_unmap_grants(a);
+	if (!ok)
+		/* Foreign frames still mapped: never reuse those pages or PTEs. */
+		pr_alert("cannot unmap a peer's pages: leaking %u pages\n", a->nr);
+	else if (a->pages)
+		gnttab_free_pages(a->nr, a->pages);
+	else if (a->addr)
+		vunmap(a->addr);
+	kvfree(a->pages);
+	kvfree(a->handles);
+	kvfree(a->ptes);
+	memset(a, 0, sizeof(*a));
+}
+
+/* An area of nr pages whose PTEs are empty, with their machine addresses. */
+static int ntun_area_pv(struct ntun_area *a)
+{
+	unsigned int i, level;
+	struct page **zero;
+	unsigned long va;
+	pte_t *pte;
+
+	a->ptes = kvcalloc(a->nr, sizeof(*a->ptes), GFP_KERNEL);
+	zero = kvmalloc_array(a->nr, sizeof(*zero), GFP_KERNEL);
+	if (!a->ptes || !zero) {
+		kvfree(zero);
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->nr; i++)
+		zero[i] = ZERO_PAGE(0);
+	a->addr = vmap(zero, a->nr, VM_MAP, PAGE_KERNEL_RO);
+	kvfree(zero);
+	if (!a->addr)
+		return -ENOMEM;
+	for (i = 0, va = (unsigned long)a->addr; i < a->nr; i++, va += PAGE_SIZE) {
+		pte = lookup_address(va, &level);
+		if (!pte || level != PG_LEVEL_4K)
+			return -EFAULT;
+		a->ptes[i] = arbitrary_virt_to_machine(pte).maddr;
+		if (HYPERVISOR_update_va_mapping(va, __pte(0), UVMF_INVLPG | UVMF_ALL))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int ntun_area_map(struct ntun_area *a, const grant_ref_t *refs, unsigned int nr,
+			 domid_t peer)
+{
+	struct gnttab_map_grant_ref *op;
+	unsigned int i;
+	int err;
+
+	a->nr = nr;
+	a->handles = kvmalloc_array(nr, sizeof(*a->handles), GFP_KERNEL);
+	op = kvmalloc_array(nr, sizeof(*op), GFP_KERNEL);
+	if (!a->handles || !op) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++)
+		a->handles[i] = INVALID_GRANT_HANDLE;
+	if (xen_pv_domain()) {
+		err = ntun_area_pv(a);
+		if (err)
+			goto out;
+		for (i = 0; i < nr; i++)
+			gnttab_set_map_op(&op[i], a->ptes[i], GNTMAP_host_map | GNTMAP_contains_pte,
+					  refs[i], peer);
+		gnttab_batch_map(op, nr);
+	} else {
+		a->pages = kvcalloc(nr, sizeof(*a->pages), GFP_KERNEL);
+		if (!a->pages) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = gnttab_alloc_pages(nr, a->pages);
+		if (err) {
+			kvfree(a->pages);
+			a->pages = NULL;
+			goto out;
+		}
+		for (i = 0; i < nr; i++)
+			gnttab_set_map_op(&op[i],
+					  (unsigned long)pfn_to_kaddr(page_to_xen_pfn(a->pages[i])),
+					  GNTMAP_host_map, refs[i], peer);
+		err = gnttab_map_refs(op, NULL, a->pages, nr);
+		if (err)
+			goto out_status;
+	}
+out_status:
+	for (i = 0; i < nr; i++) {
+		if (op[i].status == GNTST_okay)
+			a->handles[i] = op[i].handle;
+		else if (!err)
+			err = -ENOENT;	/* the peer's ref is not a grant to us */
+	}
+	if (!err && a->pages) {
+		a->addr = vmap(a->pages, nr, VM_MAP, PAGE_KERNEL);
+		if (!a->addr)
+			err = -ENOMEM;
+	}
+out:
+	kvfree(op);
+	return err;
+}
+
 void ntun_free_rings(struct ntun *t)
 {
-	int i;
+	unsigned int i;
 
 	for (i = 0; i < 2; i++)
 		if (t->vmapped[i])
 			vunmap(t->vmapped[i]);
-	for (i = 0; i < NTUN_NR_PAGES; i++) {
+	for (i = 0; t->pages && i < t->nr_pages; i++) {
 		if (!t->pages[i])
 			continue;
 		if (t->refs[i] != INVALID_GRANT_REF)
@@ -77,9 +246,11 @@ void ntun_free_rings(struct ntun *t)
 		else
 			__free_page(t->pages[i]);
 	}
-	for (i = 0; i < 3; i++)
-		if (t->mapped[i])
-			xenbus_unmap_ring_vfree(&t->xdev, t->mapped[i]);
+	kvfree(t->pages);
+	t->pages = NULL;
+	ntun_area_free(&t->area);
+	kvfree(t->refs);
+	t->refs = NULL;
 }
 
 int ntun_grant_rings(struct ntun *t)
@@ -88,9 +259,13 @@ int ntun_grant_rings(struct ntun *t)
 		.dom = DOMID_SELF,
 		.remote_dom = t->peer,
 	};
-	int i, ref, err;
+	unsigned int i, ring_pages = 1u << t->order;
+	int ref, err;
 
-	for (i = 0; i < NTUN_NR_PAGES; i++) {
+	t->pages = kvcalloc(t->nr_pages, sizeof(*t->pages), GFP_KERNEL);
+	if (!t->pages)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_pages; i++) {
 		t->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		if (!t->pages[i])
 			return -ENOMEM;
@@ -100,8 +275,7 @@ int ntun_grant_rings(struct ntun *t)
 		t->refs[i] = ref;
 	}
 	for (i = 0; i < 2; i++) {
-		t->vmapped[i] = vmap(&t->pages[1 + i * NTUN_RING_PAGES], NTUN_RING_PAGES,
-				     VM_MAP, PAGE_KERNEL);
+		t->vmapped[i] = vmap(&t->pages[1 + i * ring_pages], ring_pages, VM_MAP, PAGE_KERNEL);
 		if (!t->vmapped[i])
 			return -ENOMEM;
 		t->data[i] = t->vmapped[i];
@@ -114,12 +288,8 @@ int ntun_grant_rings(struct ntun *t)
 	return 0;
 }
 
-/*
- * xenbus_map_ring_valloc() wants a xenbus_device for the peer's domid and for
- * error reports only.  Ours is a private stub whose state is already Closing,
- * so that an error report cannot switch any real device's state.
- */
-int ntun_map_rings(struct ntun *t, grant_ref_t *refs, evtchn_port_t rport)
+/* t->refs: the private copy of the peer's refs, t->nr_pages of them. */
+int ntun_map_rings(struct ntun *t, evtchn_port_t rport)
 {
 	struct evtchn_bind_interdomain bind = {
 		.remote_dom = t->peer,
@@ -127,19 +297,12 @@ int ntun_map_rings(struct ntun *t, grant_ref_t *refs, evtchn_port_t rport)
 	};
 	int err;
 
-	t->xdev.otherend_id = t->peer;
-	t->xdev.nodename = t->xsdir;
-	t->xdev.state = XenbusStateClosing;
-	err = xenbus_map_ring_valloc(&t->xdev, refs, 1, &t->mapped[0]);
-	err = err ?: xenbus_map_ring_valloc(&t->xdev, refs + 1, NTUN_RING_PAGES,
-					    &t->mapped[1]);
-	err = err ?: xenbus_map_ring_valloc(&t->xdev, refs + 1 + NTUN_RING_PAGES,
-					    NTUN_RING_PAGES, &t->mapped[2]);
+	err = ntun_area_map(&t->area, t->refs, t->nr_pages, t->peer);
 	if (err)
 		return err;
-	t->ctl = t->mapped[0];
-	t->data[0] = t->mapped[1];
-	t->data[1] = t->mapped[2];
+	t->ctl = t->area.addr;
+	t->data[0] = t->area.addr + PAGE_SIZE;
+	t->data[1] = t->area.addr + ((1 + (1ul << t->order)) << PAGE_SHIFT);
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bind);
 	if (err)
 		return err;

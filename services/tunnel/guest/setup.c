@@ -3,12 +3,12 @@
  * netsvc_front's set-up: the broker's offers in XenStore (see proto.h), one
  * tunnel per offer, and its teardown.
  *
- * Set-up.  The granter allocates NTUN_NR_PAGES pages one by one (so that each
- * can be handed to gnttab_end_foreign_access() alone), grants them to the
+ * Set-up.  The offer says the ring size (ring-kb, at most what this guest
+ * published); the granter allocates ntun_nr_pages() pages one by one (so that
+ * each can be handed to gnttab_end_foreign_access() alone), grants them to the
  * peer, allocates an unbound event channel for it and replies with the refs.
- * The broker relays them to the mapper, which maps them (xenbus_map_ring_valloc
- * is the only exported way to map grants virtually contiguously in a PV
- * guest), binds the port and sends one event.  The granter treats that first
+ * The broker relays them to the mapper, which maps them (mem.c), binds the
+ * port and sends one event.  The granter treats that first
  * event as "the peer is there": only then does it steer frames into the ring,
  * so an absent mapper never swallows traffic.
  */
@@ -20,6 +20,7 @@
 /* Offers that had their tunnel: one generation is one channel's life. */
 static struct { domid_t peer; u32 gen; } ntun_spent[NTUN_SPENT_MAX];
 static unsigned int ntun_spent_next;
+bool ntun_caps_stale;
 
 static void ntun_reconcile(struct work_struct *w);
 DECLARE_WORK(ntun_work, ntun_reconcile);
@@ -50,10 +51,10 @@ static int ntun_reply(struct ntun *t, const char *state, bool refs)
 	unsigned int gen;
 
 	if (refs) {
-		buf = kmalloc(NTUN_NR_PAGES * 11 + 1, GFP_KERNEL);
+		buf = kmalloc(t->nr_pages * 11 + 1, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
-		for (i = 0; i < NTUN_NR_PAGES; i++)
+		for (i = 0; i < t->nr_pages; i++)
 			n += sprintf(buf + n, "%s%u", i ? " " : "", t->refs[i]);
 	}
 again:
@@ -78,20 +79,20 @@ out:
 	return err;
 }
 
-/* Strictly "n n n ...", NTUN_NR_PAGES numbers: the broker relays, not checks. */
-static int ntun_parse_refs(const char *s, grant_ref_t *refs)
+/* Strictly "n n n ...", nr numbers: the broker relays, not checks. */
+static int ntun_parse_refs(const char *s, grant_ref_t *refs, unsigned int nr)
 {
-	int i, n;
-	unsigned int v;
+	unsigned int i, v;
+	int n;
 
-	for (i = 0; i < NTUN_NR_PAGES; i++) {
+	for (i = 0; i < nr; i++) {
 		if (sscanf(s, "%u%n", &v, &n) != 1)
 			return -EINVAL;
 		refs[i] = v;
 		s += n;
 		if (*s == ' ')
 			s++;
-		else if (*s || i != NTUN_NR_PAGES - 1)
+		else if (*s || i != nr - 1)
 			return -EINVAL;
 	}
 	return 0;
@@ -149,13 +150,13 @@ void ntun_teardown(struct ntun *t)
 /* Set up a tunnel for one offer.  ntun_mutex held. */
 static void ntun_setup(domid_t peer)
 {
+	unsigned int gen, rport = 0, kb, order, nr, i;
 	char dir[40], *s = NULL;
-	grant_ref_t refs[NTUN_NR_PAGES];
-	unsigned int gen, rport = 0;
+	grant_ref_t *refs;
 	struct ntun *t;
 	bool granter;
 	u8 mac[ETH_ALEN];
-	int i, err;
+	int err;
 
 	snprintf(dir, sizeof(dir), "%s/%u", NTUN_XS_DIR, peer);
 	if (xenbus_scanf(XBT_NIL, dir, "gen", "%u", &gen) != 1 || ntun_is_spent(peer, gen))
@@ -175,24 +176,44 @@ static void ntun_setup(domid_t peer)
 	kfree(s);
 	if (err)
 		return;
+	/* The size is read once here; everything after uses t's copies. */
+	if (xenbus_scanf(XBT_NIL, dir, "ring-kb", "%u", &kb) != 1)
+		return;
+	order = ntun_ring_order(kb);
+	if (!order || kb > ntun_ring_kb) {
+		pr_warn("offer for peer %u: a ring of %u KiB refused (at most %u)\n",
+			peer, kb, ntun_ring_kb);
+		return;
+	}
+	nr = ntun_nr_pages(order);
+	refs = kvmalloc_array(nr, sizeof(*refs), GFP_KERNEL);
+	if (!refs)
+		return;
+	for (i = 0; i < nr; i++)
+		refs[i] = INVALID_GRANT_REF;
 	if (!granter) {
 		/* Until the broker relays the granter's reply, nothing to do. */
 		if (xenbus_scanf(XBT_NIL, dir, "peer-evtchn", "%u", &rport) != 1)
-			return;
+			goto out_refs;
 		s = xenbus_read(XBT_NIL, dir, "peer-refs", NULL);
 		if (IS_ERR(s))
-			return;
-		err = ntun_parse_refs(s, refs);
+			goto out_refs;
+		err = ntun_parse_refs(s, refs, nr);
 		kfree(s);
 		if (err) {
 			pr_warn("offer for peer %u: malformed refs\n", peer);
-			return;
+			goto out_refs;
 		}
 	}
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
-		return;
+		goto out_refs;
+	t->order = order;
+	t->nr_pages = nr;
+	t->refs = refs;
+	t->max_eth = min_t(u32, ntr_max_frame_limit(order) - sizeof(struct ntun_meta),
+			   NTUN_ETH_MAX);
 	t->peer = peer;
 	t->gen = gen;
 	t->granter = granter;
@@ -200,17 +221,15 @@ static void ntun_setup(domid_t peer)
 	strscpy(t->xsdir, dir, sizeof(t->xsdir));
 	spin_lock_init(&t->tx_lock);
 	__skb_queue_head_init(&t->backlog);
-	for (i = 0; i < NTUN_NR_PAGES; i++)
-		t->refs[i] = INVALID_GRANT_REF;
 	netif_napi_add(&ntun_napi_dev, &t->napi, ntun_poll);
 
-	err = granter ? ntun_grant_rings(t) : ntun_map_rings(t, refs, rport);
+	err = granter ? ntun_grant_rings(t) : ntun_map_rings(t, rport);
 	if (err)
 		goto err;
 	err = ntr_init(&t->tx, &t->ctl->ring[granter ? 0 : 1], t->data[granter ? 0 : 1],
-		       NTUN_RING_ORDER, NTUN_MAX_FRAME);
+		       order, t->max_eth + sizeof(struct ntun_meta));
 	err = err ?: ntr_init(&t->rx, &t->ctl->ring[granter ? 1 : 0], t->data[granter ? 1 : 0],
-			      NTUN_RING_ORDER, NTUN_MAX_FRAME);
+			      order, t->max_eth + sizeof(struct ntun_meta));
 	if (err)
 		goto err;
 	/*
@@ -237,10 +256,14 @@ static void ntun_setup(domid_t peer)
 		t->reported = true;
 		atomic64_inc(&ntun_stats.setups);
 	}
-	pr_info("tunnel to %u (%pM): %s, %s\n", peer, mac, granter ? "granted" : "mapped",
-		err ? "offer withdrawn meanwhile" : "replied");
+	pr_info("tunnel to %u (%pM): %u KiB rings %s, %s (%d)\n", peer, mac, kb,
+		granter ? "granted" : "mapped", err ? "reply failed" : "replied", err);
 	if (err)
-		ntun_fail(t, "offer withdrawn", false);
+		ntun_fail(t, "offer withdrawn or reply refused", false);
+	return;
+
+out_refs:
+	kvfree(refs);
 	return;
 
 err:
@@ -253,6 +276,21 @@ err:
 	t->setup_error = true;
 	t->why = "set-up failed";
 	ntun_teardown(t);
+}
+
+/*
+ * Tell the broker that this guest's end runs, and the largest ring it takes.
+ * Rewritten after a resume: a restored guest is a new domain with an empty
+ * data directory.
+ */
+int ntun_publish_caps(void)
+{
+	return xenbus_printf(XBT_NIL, NTUN_XS_CAPS, "ring-kb", "%u", ntun_ring_kb);
+}
+
+void ntun_withdraw_caps(void)
+{
+	xenbus_rm(XBT_NIL, NTUN_XS_CAPS, "");
 }
 
 static bool ntun_offer_is(const char *dir, domid_t peer, u32 gen)
@@ -279,6 +317,8 @@ static void ntun_reconcile(struct work_struct *w)
 	mutex_lock(&ntun_mutex);
 	if (ntun_stopping || ntun_frozen || !ntun_dev)
 		goto out;
+	if (ntun_caps_stale && !ntun_publish_caps())
+		ntun_caps_stale = false;
 	list_for_each_entry_safe(t, tmp, &ntun_list, node) {
 		if (READ_ONCE(t->state) != T_DEAD && ntun_offer_is(NTUN_XS_DIR, t->peer, t->gen))
 			continue;

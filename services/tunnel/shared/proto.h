@@ -6,12 +6,18 @@
  * XenStore.  Everything lives under the guest's own data directory, which only
  * that guest (and Dom0) can read, so a guest sees only the offers made to it:
  *
+ *   /local/domain/<me>/data/netsvc-front/ring-kb
+ *     written by the guest when its module loads (and again after a resume):
+ *     the largest ring, in KiB per direction, it grants or maps.  No offers
+ *     before it is there: it is how the broker knows the guest end runs.
  *   /local/domain/<me>/data/netsvc-tunnel/<peer domid>/
  *     written by the broker (one transaction per change):
  *       mac          the peer's MAC, aa:bb:cc:dd:ee:ff
  *       role         "grant" (the lower domid) or "map"
  *       gen          offer generation; every reply must quote it
- *       peer-refs    map role only, relayed: the granter's NTUN_NR_PAGES refs
+ *       ring-kb      the ring size of this channel: the smaller ring-kb of
+ *                    the two guests, a power of two in [64, NTUN_RING_KB_MAX]
+ *       peer-refs    map role only, relayed: the granter's ntun_nr_pages() refs
  *       peer-evtchn  map role only, relayed: the granter's unbound port
  *     written by the guest (in a transaction that checks gen first):
  *       refs         grant role: control page, ring 0 data, ring 1 data
@@ -23,11 +29,13 @@
  *                    suspends: offer the pair anew, with a new gen)
  *
  * The broker only ever copies refs/evtchn from the granter of an authorised
- * pair to its mapper, after checking their syntax; it never interprets them.
- * Removing the directory revokes the channel.
+ * pair to its mapper, after checking their syntax and their number against
+ * the offer's ring-kb; it never interprets them.  Removing the directory
+ * revokes the channel.  A guest's ring-kb changing (its module reloaded with
+ * another ring_kb=) makes the broker offer its pairs anew.
  *
  * Ring.  One tunnel is a control page (struct ntr_ctl) and two data areas of
- * 2^NTUN_RING_ORDER pages, all granted by the lower domid: ring[0] carries
+ * ring-kb KiB (2^order pages), all granted by the lower domid: ring[0] carries
  * granter -> mapper, ring[1] mapper -> granter.  Each frame's payload is a
  * struct ntun_meta followed by the Ethernet frame.
  */
@@ -35,17 +43,37 @@
 #define NETSVC_TUNNEL_PROTO_H
 
 #include <linux/types.h>
+#include <linux/log2.h>
 #include <xen/xenbus.h>
 
 #define NTUN_XS_DIR		"data/netsvc-tunnel"
 
+#define NTUN_XS_CAPS		"data/netsvc-front"
+
 /*
- * 16 pages per direction: the most xenbus_map_ring_valloc() maps into one
- * virtually contiguous area, which the ring needs.
+ * Ring sizes, KiB per direction.  64 KiB was the most xenbus_map_ring_valloc()
+ * maps; the guest end now maps the peer's pages itself (guest/mem.c).  The
+ * ceiling keeps the granter's reply (1 + 2 * 128 refs) well inside the 2 KiB
+ * that xenstored lets a guest write into one node.
  */
-#define NTUN_RING_ORDER		4
-#define NTUN_RING_PAGES		(1u << NTUN_RING_ORDER)
-#define NTUN_NR_PAGES		(1 + 2 * NTUN_RING_PAGES)
+#define NTUN_RING_KB_MIN	64u
+#define NTUN_RING_KB_MAX	512u
+
+/* A ring of kb KiB is 1 << order pages; 0 for a size the protocol refuses. */
+static inline unsigned int ntun_ring_order(unsigned int kb)
+{
+	if (kb < NTUN_RING_KB_MIN || kb > NTUN_RING_KB_MAX || (kb & (kb - 1)))
+		return 0;
+	return ilog2(kb / 4);
+}
+
+/* The pages (and grant refs) of a tunnel: control page and two data areas. */
+static inline unsigned int ntun_nr_pages(unsigned int order)
+{
+	return 1 + (2u << order);
+}
+
+#define NTUN_NR_PAGES_MAX	(1 + 2 * NTUN_RING_KB_MAX / 4)
 
 #define NTUN_F_CSUM_PARTIAL	0x01	/* checksum left to the receiver's stack */
 #define NTUN_F_GSO_TCPV4	0x02	/* a TCP super-frame, segments of gso_size */
