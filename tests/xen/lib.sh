@@ -94,7 +94,7 @@ x() { pretty "$1" "${*:2}"; gx "$@"; }
 
 # A guest's kernel log: what vm_check_dmesg looks for, and grant mappings
 # that could not be undone.
-BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG|leaking VM area|unmapping page'
+BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|kernel BUG|leaking VM area|unmapping page|cannot unmap a peer'
 # clean_dmesg NAME GUEST [EXTRA]: the guest answers and its kernel log has
 # nothing matching $BAD (or EXTRA).
 clean_dmesg() {
