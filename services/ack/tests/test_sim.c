@@ -550,18 +550,21 @@ static void receiver(const struct pkt *p)
 {
 	u32 s = p->seq, e = p->seq + p->len + (p->flags & ACK_TCP_FIN ? 1 : 0);
 	struct pkt a = { 0 };
-	bool more = false;
+	bool more = false, dup = false;
 	int i, j;
 
-	/* data the receiver already had: a spurious retransmission */
+	/* data the receiver already had: reported in a DSACK block (RFC 2883) */
 	if (p->len && !lt(r_nxt, e))
-		sim_dups++;
+		dup = true;
 	else
 		for (i = 0; p->len && i < nooo; i++)
-			if (!lt(s, ooo[i].start) && !lt(ooo[i].end, e)) {
-				sim_dups++;
-				break;
-			}
+			if (!lt(s, ooo[i].start) && !lt(ooo[i].end, e))
+				dup = true;
+	if (dup) {
+		sim_dups++;
+		a.sack[a.nsack].start = s;
+		a.sack[a.nsack++].end = e;
+	}
 	if (lt(r_nxt, e)) {
 		if (!lt(r_nxt, s)) {
 			delivered_bytes += e - r_nxt;
