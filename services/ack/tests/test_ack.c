@@ -388,6 +388,7 @@ static void t_sack_holes(void)
 	u32 sk[4];
 	int i;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	MSS = 1448;
@@ -785,6 +786,7 @@ static void t_gso_64k(void)
 	struct hs_opts o = full;
 	long chunks;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	o.synack_win = 65535;
 	CFG.flow_budget = 1 << 20;
 	setup();
@@ -815,6 +817,7 @@ static void t_to_guest_rewrite(void)
 {
 	struct ack_seg s;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	gdata(S(0), MSS);
@@ -1161,6 +1164,7 @@ static void t_sack_dupack_window(void)
 	u32 sk[2];
 	int i;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	for (i = 0; i < 4; i++)
@@ -1181,6 +1185,7 @@ static void t_mss_min(void)
 {
 	struct hs_opts o = full;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	o.rmss = 8960;		/* the guest's 1460 is the limit */
 	setup();
 	handshake(&o);
@@ -1406,6 +1411,7 @@ static void t_rx_both_one_flow(void)
 {
 	struct ack_seg s;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	CFG.dirs = ACK_DIR_TX | ACK_DIR_RX;
 	setup();
 	handshake(&full);

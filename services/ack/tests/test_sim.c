@@ -679,7 +679,14 @@ struct scenario {
 	u32 wreorder;		/* see WREORDER */
 	u64 spike_at, spike_len;	/* see SPIKE_AT */
 	bool tail;		/* see TAIL */
+	u32 check;		/* CHECK_*: what recovery must achieve */
 };
+
+/* issue 18: what loss recovery must achieve on a scenario */
+#define CHECK_ADAPTS	0x1	/* reordering: no retransmission in the second half */
+#define CHECK_PROBE	0x2	/* the tail is repaired by a probe, not the RTO */
+#define CHECK_FRUGAL	0x4	/* at most 1 in 8 retransmissions arrives twice */
+#define CHECK_UNDO	0x8	/* the spurious RTO is detected and undone */
 
 /* One transfer; true if everything arrived and the core forgot the flow. */
 static bool sim(const struct scenario *t)
@@ -691,6 +698,8 @@ static bool sim(const struct scenario *t)
 	struct ack_stats st;
 	struct pkt p = { 0 };
 	const char *why = NULL;
+	u64 half_rexmits = 0;
+	bool half = false;
 
 	memset(&H, 0, sizeof(H));
 	to_rcv.n = to_guest.n = to_rcv.head = to_guest.head = 0;
@@ -761,6 +770,11 @@ static bool sim(const struct scenario *t)
 			ack_core_timer(C, NOW);
 			run_actions();
 		}
+		if (!half && lt(G + 1 + total / 2, g_una)) {
+			ack_core_stats(C, &st);
+			half_rexmits = st.tx.rexmit_fast + st.tx.rexmit_rto;
+			half = true;
+		}
 		NOW += MS;
 	}
 	ack_core_stats(C, &st);
@@ -772,6 +786,18 @@ static bool sim(const struct scenario *t)
 		why = "reset or fallback";
 	else if (REORDER && !st.tx.reordered)
 		why = "no segment was held";
+	else if ((t->check & CHECK_ADAPTS) &&
+		 st.tx.rexmit_fast + st.tx.rexmit_rto != half_rexmits)
+		why = "retransmissions after the reordering window adapted";
+	else if ((t->check & CHECK_PROBE) &&
+		 (st.tx.rexmit_rto || !st.tx.tlp_probes || st.tx.rexmit_fast != sim_lost))
+		why = "the tail was not repaired by one probe";
+	else if ((t->check & CHECK_FRUGAL) &&
+		 8 * sim_dups > st.tx.rexmit_fast + st.tx.rexmit_rto)
+		why = "more than 1 in 8 retransmissions was not needed";
+	else if ((t->check & CHECK_UNDO) && (!st.tx.spurious || !st.tx.undos ||
+					      8 * sim_dups > total / MSS / 100))
+		why = "the spurious RTO was not undone";
 	else if (st.flows || st.tx.kept_bytes)
 		why = "the flow outlived the connection";
 	ack_core_destroy(C);
@@ -783,12 +809,16 @@ static bool sim(const struct scenario *t)
 		return false;
 	}
 	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
-	       "rexmits for %llu lost, %llu received twice, %llu reordered, peak kept %llu)\n",
+	       "rexmits for %llu lost, %llu received twice, %llu reordered, peak kept %llu; "
+	       "%llu probes, %llu DSACKs, %llu spurious, %llu undos, reo_wnd %llu us)\n",
 	       name, total,
 	       (unsigned long long)(NOW / MS), (unsigned long long)st.tx.local_acks,
 	       (unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
 	       (unsigned long long)sim_lost, (unsigned long long)sim_dups,
-	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak);
+	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak,
+	       (unsigned long long)st.tx.tlp_probes, (unsigned long long)st.tx.dsacks,
+	       (unsigned long long)st.tx.spurious, (unsigned long long)st.tx.undos,
+	       (unsigned long long)st.tx.reo_wnd_us);
 	return true;
 }
 
@@ -805,11 +835,13 @@ int main(void)
 		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 1, 0, 0, 5 * MS, 256 << 10, .tail = false },
 		/* issue 18's cases: what is retransmitted against what was lost */
 		{ "ack_sim_wan_reorder_25pct", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 8 << 20,
-		  .wreorder = 25 },
+		  .wreorder = 25, .check = CHECK_ADAPTS },
 		{ "ack_sim_delay_spike", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 8 << 20,
-		  .spike_at = 60 * MS, .spike_len = 500 * MS },
-		{ "ack_sim_tail_loss", ACK_CC_NONE, 0, 1, 0, 0, 20 * MS, 1 << 20, .tail = true },
-		{ "ack_sim_random_loss_2pct", ACK_CC_NONE, 20, 1, 7, 0, 20 * MS, 8 << 20, .tail = false },
+		  .spike_at = 60 * MS, .spike_len = 500 * MS, .check = CHECK_UNDO },
+		{ "ack_sim_tail_loss", ACK_CC_NONE, 0, 1, 0, 0, 20 * MS, 1 << 20, .tail = true,
+		  .check = CHECK_PROBE },
+		{ "ack_sim_random_loss_2pct", ACK_CC_NONE, 20, 1, 7, 0, 20 * MS, 8 << 20,
+		  .check = CHECK_FRUGAL },
 		{ "ack_sim_reno_reorder_loss", ACK_CC_RENO, 20, 1, 7, 0, 20 * MS, 2 << 20,
 		  .wreorder = 25 },
 	};
