@@ -16,6 +16,11 @@
  * nxt  end of what the guest was acknowledged locally (== end of kept data),
  * edge highest right window edge ever advertised to the guest.
  *
+ * rx (WAN -> guest, ack_config.dirs) is the same with the roles swapped: the
+ * remote is the sender Dom0 acknowledges, the guest the receiver, and a
+ * segment the core cannot keep there goes on unacknowledged without a
+ * fallback (a gap on the WAN is no reason to give the flow up).
+ *
  * Everything in [una, nxt) is kept until the receiver acknowledges it; the
  * budgets cover [una, max(edge, nxt)), so a guest that respects the windows
  * the core gave it never sends a byte the core cannot keep.  (Before the first
@@ -34,10 +39,11 @@
  *    PASS: accept; DROP: drop; REWRITE: write rw.ack and rw.window, NOP out
  *    the SACK option if rw.strip_sack, fix the TCP checksum, accept.
  *  - in env->emit: build the packet (or queue a description and build it
- *    after unlocking; only XMIT_TO_WAN's data must be copied in the callback
- *    with ack_core_copy_kept()).  ACK_TO_GUEST goes out through
- *    netsvc_xmit_to_guest(), XMIT_TO_WAN and the WAN half of RESET_BOTH
- *    through netsvc_inject_from_guest().
+ *    after unlocking; only the XMIT_* actions' data must be copied in the
+ *    callback with ack_core_copy_kept()).  ACK_TO_GUEST, XMIT_TO_GUEST and
+ *    the guest half of RESET_BOTH go out through netsvc_xmit_to_guest(),
+ *    ACK_TO_WAN, XMIT_TO_WAN and the WAN half of RESET_BOTH through
+ *    netsvc_inject_from_guest().
  *  - a timer armed at ack_core_next_deadline() (re-read after every call, or
  *    a periodic tick), calling ack_core_timer().
  *  - detach: ack_core_drain(), wait (quiesce) until ack_core_kept_total() is

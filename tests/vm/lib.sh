@@ -21,6 +21,13 @@ d0() { pretty dom0 "$*"; "$@"; }
 mkdir -p /tmp/bin && ln -sf "$(command -v busybox || echo /bb/busybox)" /tmp/bin/ping
 PATH=/tmp/bin:$PATH
 
+# scaled N [MIN]: a count or size, N at VM_SCALE percent (tests/vm/run
+# passes it; 100 unless set, the debug lane sets less), and at least MIN
+# (default 1).  The checks stay the same, only how much they run on shrinks.
+VM_SCALE=$(cat /results/scale 2>/dev/null || echo 100)
+scaled() { local n=$(( $1 * VM_SCALE / 100 )); [ "$n" -ge "${2:-1}" ] || n=${2:-1}; echo "$n"; }
+[ "$VM_SCALE" = 100 ] || echo "sizes at VM_SCALE=$VM_SCALE%"
+
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 # skip NAME WHY: a check this machine cannot run, and why (counted as neither).

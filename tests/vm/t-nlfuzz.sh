@@ -9,8 +9,9 @@ set -u
 # Arguments: messages as root, as nobody (tests/vm/run passes them).  The
 # defaults fit the suite (192 s on Debian's kernel); 100000 50000 is the long
 # run.  As root each request waits behind the racing attach/detach: 10,000
-# took 111 s (5,000 as nobody: 2 s), so 100,000 needs --timeout 1500.
-N=${1:-10000} NU=${2:-5000}
+# took 111 s (5,000 as nobody: 2 s), so 100,000 needs --timeout 1500.  The
+# defaults follow VM_SCALE (tests/vm/lib.sh scaled).
+N=${1:-$(scaled 10000 500)} NU=${2:-$(scaled 5000 250)}
 churn= ping_pid=
 trap '[ -n "$churn" ] && kill $churn 2>/dev/null; [ -n "$ping_pid" ] && kill $ping_pid 2>/dev/null; topo_down' EXIT
 F=/tmp/nlfuzz

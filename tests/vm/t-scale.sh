@@ -10,8 +10,9 @@ set -u
 . "$TOP/tests/vm/lib.sh"
 # Arguments: flows, flow_limit, vifs per round, rounds (tests/vm/run passes
 # them).  Defaults: what was measured to fit the suite (145 s); the full run
-# is tests/vm/run tests/vm/t-scale.sh 10000 9000 12 6.
-NF=${1:-2000} LIMIT=${2:-1500} NV=${3:-4} ROUNDS=${4:-3}
+# is tests/vm/run tests/vm/t-scale.sh 10000 9000 12 6.  Flows and limit
+# follow VM_SCALE (tests/vm/lib.sh scaled).
+NF=${1:-$(scaled 2000 200)} LIMIT=${2:-$(scaled 1500 150)} NV=${3:-4} ROUNDS=${4:-3}
 sink=
 trap '[ -n "$sink" ] && kill $sink 2>/dev/null; for i in $(seq $NV); do ip netns del s$i 2>/dev/null; done; topo_down' EXIT
 F=/tmp/flows
