@@ -6,7 +6,11 @@
 #  2. a default guest over the same link with 1 % loss: goodput of sha256-
 #     checked transfers without and with ack, and bytes lost;
 #  3. flow completion time of 100 KB, 1 MB and 10 MB, measured at the
-#     receiver (its socat ends when the FIN arrives after all the data).
+#     receiver (its socat ends when the FIN arrives after all the data),
+#     from the guest (ack as attached by default, dir=tx) and into the guest
+#     (ack dir=rx; the remote -> Dom0 half of the link has the delay, not
+#     the rate limit); ack_fct_worst_ratio is the lowest without/with ratio
+#     of the six.
 # Configurations alternate within each round; medians of the rounds.
 set -u
 . "$TOP/tests/vm/lib.sh"
@@ -22,6 +26,7 @@ ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
 ip netns exec remote iperf3 -s -D >/dev/null 2>&1; listening remote 5201
 out=/tmp/bench; mkdir -p $out
 ack_on() { netsvcctl attach ack vif3.0 >/dev/null; }
+ack_on_rx() { netsvcctl attach ack vif3.0 dir=rx >/dev/null; }
 ack_off() { netsvcctl detach ack vif3.0 >/dev/null; }
 lost=0
 
@@ -34,6 +39,21 @@ xfer_secs() {
 	listening remote 9000
 	t0=$(date +%s.%N)
 	ip netns exec guest socat -u FILE:/tmp/src TCP:10.9.0.2:9000 || pkill -f TCP-LISTEN:9000,
+	wait $rx
+	t1=$(date +%s.%N)
+	[ "$(sha256sum < /tmp/src | cut -d' ' -f1)" = "$(cut -d' ' -f1 < /tmp/dst)" ] || lost=$((lost + bytes))
+	echo "$t1 - $t0" | bc
+}
+
+# xfer_secs_rx BYTES: the same into the guest, seconds until the guest's
+# receiver has everything and the FIN.
+xfer_secs_rx() {
+	local bytes=$1 t0 t1 rx
+	head -c "$bytes" /dev/urandom > /tmp/src
+	ip netns exec guest sh -c 'timeout 300 socat -u TCP-LISTEN:9000,reuseaddr - | sha256sum > /tmp/dst' & rx=$!
+	listening guest 9000
+	t0=$(date +%s.%N)
+	ip netns exec remote socat -u FILE:/tmp/src TCP:10.3.0.2:9000
 	wait $rx
 	t1=$(date +%s.%N)
 	[ "$(sha256sum < /tmp/src | cut -d' ' -f1)" = "$(cut -d' ' -f1 < /tmp/dst)" ] || lost=$((lost + bytes))
@@ -67,8 +87,11 @@ for r in $(seq "$ROUNDS"); do
 		n=${sz%%:*} b=${sz#*:}
 		xfer_secs "$b" >> $out/fct_${n}_off
 		ack_on; xfer_secs "$b" >> $out/fct_${n}_on; ack_off
+		xfer_secs_rx "$b" >> $out/fctrx_${n}_off
+		ack_on_rx; xfer_secs_rx "$b" >> $out/fctrx_${n}_on; ack_off
 	done
-	echo "round $r: 1M without ack $(tail -n1 $out/fct_1M_off) s, with ack $(tail -n1 $out/fct_1M_on) s"
+	echo "round $r: 1M without ack $(tail -n1 $out/fct_1M_off) s, with ack $(tail -n1 $out/fct_1M_on) s;" \
+	     "into the guest $(tail -n1 $out/fctrx_1M_off) s, with dir=rx $(tail -n1 $out/fctrx_1M_on) s"
 done
 
 m() { median < $out/$1; }
@@ -78,10 +101,21 @@ printf '%-44s %12s\n' "link: Dom0 -> remote TCP, Mbit/s" "$link"
 printf '%-44s %12.1f %12.1f %8s\n' "1. 64 KiB send buffer, Mbit/s" "$soff" "$son" "$(ratio "$son" "$soff")"
 printf '%-44s %12s %12s %8s\n' "   with ack / link" "" "" "$(ratio "$son" "$link")"
 printf '%-44s %12.1f %12.1f %8s\n' "2. 1 % loss goodput, Mbit/s" "$loff" "$lon" "$(ratio "$lon" "$loff")"
+worst=
 for n in 100K 1M 10M; do
 	printf '%-44s %12.3f %12.3f %8s\n' "3. FCT $n, s (ratio: without / with)" "$(m fct_${n}_off)" "$(m fct_${n}_on)" \
 		"$(ratio "$(m fct_${n}_off)" "$(m fct_${n}_on)")"
 done
+for n in 100K 1M 10M; do
+	printf '%-44s %12.3f %12.3f %8s\n' "   FCT $n into the guest, dir=rx, s" "$(m fctrx_${n}_off)" "$(m fctrx_${n}_on)" \
+		"$(ratio "$(m fctrx_${n}_off)" "$(m fctrx_${n}_on)")"
+done
+for f in fct fctrx; do
+	for n in 100K 1M 10M; do
+		worst="$worst $(ratio "$(m ${f}_${n}_off)" "$(m ${f}_${n}_on)")"
+	done
+done
+worst=$(echo $worst | tr ' ' '\n' | sort -g | head -n1)
 echo "bytes lost (sha256 mismatches): $lost"
 echo "BENCH ack_link_mbps $link"
 echo "BENCH ack_smallbuf_link_ratio $(ratio "$son" "$link")"
@@ -89,3 +123,5 @@ echo "BENCH ack_smallbuf_speedup $(ratio "$son" "$soff")"
 echo "BENCH ack_loss1_goodput_ratio $(ratio "$lon" "$loff")"
 echo "BENCH ack_bytes_lost $lost"
 echo "BENCH ack_fct_1mb_ratio $(ratio "$(m fct_1M_off)" "$(m fct_1M_on)")"
+echo "BENCH ack_fct_rx_1mb_ratio $(ratio "$(m fctrx_1M_off)" "$(m fctrx_1M_on)")"
+echo "BENCH ack_fct_worst_ratio $worst"

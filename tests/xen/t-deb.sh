@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # guests: 0
-# suite: when named: 37 min (measured): dpkg -i alone took 1893 s, DKMS compiling 7 modules under emulation
+# suite: when named: 37 min (measured): dpkg -i alone took 1893 s, DKMS compiling 7 modules under emulation; 2000 s ran out on a machine at load 10
 # limit: 2700
 # The Debian packages (make deb) on the emulated Xen host: dpkg -i builds the
 # modules with DKMS against Dom0's kernel headers, the hotplug script of the
@@ -49,7 +49,7 @@ export DEBIAN_FRONTEND=noninteractive
 	fail deb-headers "no /usr/src/linux-headers-$KVER: DKMS has nothing to build against"
 
 # --- install: netsvc-dkms builds the modules here, under emulation
-t0=$(t) d0=$(date +%s)
+t0=$(t)
 # A bounded install, so that a build that does not end says where it was.
 # DKMS compiles the 7 modules under emulation: 1893 s measured, with other
 # emulators running (on the host the same build takes a minute or less).
@@ -60,9 +60,6 @@ else
 	tail -n 30 /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null
 	ps -eo pid,etime,args | grep -E 'dkms|make|gcc|cc1|depmod|openssl|ld' | grep -v grep | head -n 20
 fi
-# Where the time goes: the compiler's last write ends the build.
-ml=$(ls /var/lib/dkms/netsvc/*/build/make.log 2>/dev/null | head -n1)
-[ -n "$ml" ] && echo "[+] DKMS build done $(( $(stat -c %Y "$ml") - d0 )) s after dpkg -i began; install total $(took "$t0") s"
 sed 's/^/    /' /tmp/dpkg-i.log | grep -iE 'dkms|error|warning|Setting up|Building|Installing|depmod' | head -n 30
 expect deb-status "$(dpkg-query -W -f='${db:Status-Abbrev}${Package} ' netsvc-dkms netsvc-utils 2>&1)" \
 	"ii netsvc-dkms ii netsvc-utils "
