@@ -490,12 +490,14 @@ void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
 		k->tlp_out = false;
 	if (k->ambig && !seq_before(h->una, k->ambig_end))
 		k->ambig = false;
-	if (k->dsack_seen && k->reo_mult < RACK_REO_MULT_MAX) {
+	if (k->dsack_seen && k->reo_mult < RACK_REO_MULT_MAX &&
+	    !seq_before(h->una, k->reo_round_end)) {
 		/* RFC 8985 6.2: grow the window once per round with DSACK */
 		k->reo_mult = (k->reo_mult ? k->reo_mult : 1) + 1;
 		k->reo_persist = RACK_REO_PERSIST;
-		k->dsack_seen = false;
+		k->reo_round_end = h->nxt;
 	}
+	k->dsack_seen = false;
 	if (k->frto_spurious) {
 		k->frto = k->frto_spurious = false;
 		hstats(c, h)->spurious++;
@@ -570,12 +572,9 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 	k->tlp_out = false;
 	k->undo_retrans = 0;
 	/* lost: what has been out for an RTT (RFC 8985 6.3), and the head */
-	for (i = 0; i < k->nrec; i++) {
-		s = rec_start(h, i);
+	for (i = 0; i < k->nrec; i++)
 		if (i == 0 || c->now >= k->rec[i].t + (k->rtt ? k->rtt : h->srtt))
 			k->rec[i].flags |= R_LOST;
-		(void)s;
-	}
 	k->frto = true;
 	k->frto_spurious = false;
 	k->frto_at = c->now;

@@ -41,6 +41,7 @@ struct ack_rack {
 	u64 reo_wnd;		/* the reordering window last used, ns */
 	u32 reo_mult;		/* RACK.reo_wnd_mult, grown by DSACK */
 	u32 reo_persist;	/* recoveries left before reo_mult resets */
+	u32 reo_round_end;	/* reo_mult grows at most once until una passes it */
 	bool reordering_seen;
 	bool tlp_out;		/* a probe is out, no new one until una moves */
 	bool frto;		/* after an RTO: watching for a spurious one */
