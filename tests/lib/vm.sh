@@ -11,8 +11,6 @@
 : "${TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 KVER=${KVER:-$(ls -1d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)}
 VMLINUZ=/boot/vmlinuz-$KVER
-# Debian's kernel, for Xen guests whatever Dom0 runs.
-GUEST_KVER=$KVER
 # Another kernel (the debug lane, tests/debug/check): VM_KERNEL=bzImage,
 # VM_KVER=its release, VM_MODROOT=its modules_install root (bound at
 # /lib/modules in the VM).  Unset: Debian's kernel, as always.
@@ -22,15 +20,6 @@ if [ -n "${VM_KERNEL:-}" ]; then VMLINUZ=$VM_KERNEL KVER=${VM_KVER:?VM_KVER with
 DMESG_BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|KASAN|kernel BUG|KFENCE|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|ODEBUG'
 
 vm_die() { echo "vm: $*" >&2; exit 2; }
-
-# vm_prio CMD...: CMD at nice VM_NICE when that is set.  The scheduler's
-# autogroups share the CPUs between sessions whatever their nice values
-# (measured: an emulator at nice -15 still got 0.8 of a core beside three
-# others), so CMD gets a session of its own whose group is given the value.
-vm_prio() {
-	[ -n "${VM_NICE:-}" ] || { "$@"; return; }
-	setsid -w sh -c 'echo "$0" > /proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' "$VM_NICE" "$@"
-}
 
 # vm_prio CMD...: CMD at nice VM_NICE when that is set.  The scheduler's
 # autogroups share the CPUs between sessions whatever their nice values
