@@ -29,6 +29,8 @@
 #define ACK_PEERS	64		/* remote addresses whose MAC we remember */
 
 static const char *const cc_names[] = { "none", "reno", NULL };
+/* enum ack_recovery */
+static const char *const recovery_names[] = { "rack", "dupack", NULL };
 /* index + 1 is the core's ACK_DIR_* mask */
 static const char *const dir_names[] = { "tx", "rx", "both", NULL };
 
@@ -41,6 +43,7 @@ struct ack_params {
 	u32 flow_limit;
 	u32 retry_limit;
 	u32 drain_ms;
+	u32 recovery;
 };
 
 static const struct ack_params ack_defaults = {
@@ -52,6 +55,7 @@ static const struct ack_params ack_defaults = {
 	.flow_limit = 4096,
 	.retry_limit = 8,
 	.drain_ms = 10000,
+	.recovery = ACK_REC_RACK,
 };
 
 static const struct netsvc_param ack_params_tbl[] = {
@@ -71,6 +75,8 @@ static const struct netsvc_param ack_params_tbl[] = {
 			 "timeouts in a row before the connection is reset on both sides"),
 	NETSVC_PARAM_U32(struct ack_params, drain_ms, 0, 600000, true,
 			 "how long a detach waits for kept data to be acknowledged"),
+	NETSVC_PARAM_ENUM(struct ack_params, recovery, recovery_names, true,
+			  "loss recovery with SACK: RACK-TLP with spurious-RTO undo, or fast retransmit on dupacks"),
 };
 
 struct ack_peer {
@@ -569,6 +575,7 @@ static void to_core_config(const struct ack_params *a, struct ack_config *c)
 	c->port = a->port;
 	c->flow_limit = a->flow_limit;
 	c->retry_limit = a->retry_limit;
+	c->recovery = a->recovery;
 }
 
 static int ack_attach(struct netsvc_attachment *att, const void *config,
@@ -695,6 +702,11 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "acks_rewritten", s.tx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "reordered", s.tx.reordered) ?:
 	       netsvc_stats_put(st, "fallbacks", s.tx.fallbacks) ?:
+	       netsvc_stats_put(st, "tlp_probes", s.tx.tlp_probes) ?:
+	       netsvc_stats_put(st, "dsacks", s.tx.dsacks) ?:
+	       netsvc_stats_put(st, "spurious", s.tx.spurious) ?:
+	       netsvc_stats_put(st, "undos", s.tx.undos) ?:
+	       netsvc_stats_put(st, "reo_wnd_us", s.tx.reo_wnd_us) ?:
 	       netsvc_stats_put(st, "rx_local_acks", s.rx.local_acks) ?:
 	       netsvc_stats_put(st, "rx_kept_bytes", s.rx.kept_bytes) ?:
 	       netsvc_stats_put(st, "rx_kept_peak", s.rx.kept_peak) ?:

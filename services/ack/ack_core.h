@@ -91,6 +91,12 @@ enum ack_cc {
 	ACK_CC_RENO,
 };
 
+/* Loss recovery of flows that negotiated SACK (ack_config.recovery). */
+enum ack_recovery {
+	ACK_REC_RACK,		/* RACK-TLP, pipe, spurious RTO undo (ack_recovery.c) */
+	ACK_REC_DUPACK,		/* fast retransmit on dupacks, NewReno */
+};
+
 enum ack_verdict {
 	ACK_PASS,		/* let the segment go unchanged */
 	ACK_REWRITE,		/* write struct ack_rewrite's fields, fix checksums */
@@ -216,6 +222,7 @@ struct ack_config {
 	u32 flow_budget;	/* bytes kept + promised per flow and direction */
 	u64 vif_budget;		/* bytes kept + promised per core (vif), both directions */
 	u32 cc;			/* enum ack_cc */
+	u32 recovery;		/* enum ack_recovery; without SACK: dupacks */
 	u16 port;		/* only flows whose SYN goes to this port; 0 = all */
 	u32 flow_limit;		/* tracked flows; more are passed untouched */
 	u32 retry_limit;	/* RTOs in a row before resetting the flow */
@@ -238,6 +245,12 @@ struct ack_dir_stats {
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
 	u64 reordered;		/* sender segments held: an earlier one was late */
 	u64 fallbacks;		/* flows handed back to end-to-end */
+	/* loss recovery with SACK (ack_recovery.c) */
+	u64 tlp_probes;		/* tail loss probes sent */
+	u64 dsacks;		/* DSACK blocks: a copy the receiver did not need */
+	u64 spurious;		/* recoveries found spurious (RTO or fast) */
+	u64 undos;		/* congestion reductions and backoffs undone */
+	u64 reo_wnd_us;		/* reordering window last used by a flow */
 };
 
 struct ack_stats {

@@ -46,6 +46,8 @@ static void sanitize(struct ack_config *cfg)
 	/* Keep every window computation far from 2^31 in sequence space. */
 	if (cfg->flow_budget > (1u << 30))
 		cfg->flow_budget = 1u << 30;
+	if (cfg->recovery > ACK_REC_DUPACK)
+		cfg->recovery = ACK_REC_RACK;
 	if (cfg->dupthresh < 1)
 		cfg->dupthresh = 1;
 	if (cfg->rexmit_burst < 1)

@@ -212,6 +212,9 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 	bool dup = false, newack = false, resync = false;
 	u32 ra = s->ack, i;
 
+	if (ack_rack_on(c, f, h))
+		ack_rack_on_ack(c, h, s);
+
 	/* (also the handshake's: rtt_seq == una until data flows) */
 	if ((h->flags & H_RTT) && !seq_before(ra, h->rtt_seq) && now >= h->rtt_time) {
 		ack_rtt_sample(c, h, now - h->rtt_time);
@@ -280,7 +283,9 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 	if (!h->r_wnd && ra == h->una)
 		h->retries = 0;
 
-	if (h->flags & H_RECOVERY) {
+	if (ack_rack_on(c, f, h)) {
+		ack_rack_after_ack(c, f, h, newack);
+	} else if (h->flags & H_RECOVERY) {
 		if (!seq_before(h->una, h->recover)) {
 			if (c->cfg.cc == ACK_CC_RENO && !(h->flags & H_LOSS))
 				h->cwnd = h->ssthresh;
@@ -596,6 +601,8 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 	}
 	if (!h->rto_at)
 		h->rto_at = now + ack_rto_timeout(c, h);
+	if (ack_rack_on(c, f, h))
+		ack_rack_kept(c, h);
 	ack_account(c, h);
 	ack_send_local_ack(c, f, h);
 }
@@ -750,6 +757,7 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 	if (s->len > MAX_SEG_LEN ||
 	    (s->len && !s->payload && !c->env.copy_payload))
 		return ACK_PASS;
+	c->now = now;
 	ack_key_from_seg(&k, s);
 	f = ack_lookup(c, &k);
 	if ((s->flags & (ACK_TCP_SYN | ACK_TCP_ACK | ACK_TCP_RST)) == ACK_TCP_SYN) {

@@ -24,15 +24,17 @@
  *   ack_output.c  what the core emits: local ACKs, retransmissions, resets,
  *                 and the windows it advertises
  *   ack_timer.c   RTT, RTO and idle timers
+ *   ack_recovery.c  loss recovery with SACK: RACK-TLP, pipe, spurious RTO undo
  */
 #ifndef _NETSVC_ACK_INT_H
 #define _NETSVC_ACK_INT_H
 
 #include "ack_core.h"
+#include "ack_recovery.h"
 
 #define CHUNK_ALLOC	4096		/* the largest chunk: one page */
 #define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
-#define MAX_SACKED	8
+#define MAX_SACKED	64
 #define MAX_HELD	16		/* early guest segments held per flow */
 #define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */
 #define DEFAULT_MSS	536
@@ -121,6 +123,8 @@ struct ack_half {
 	u32 head_off;
 	struct held *held;		/* early segments, above nxt */
 	u32 nheld;
+
+	struct ack_rack rack;		/* ack_recovery.c, with SACK */
 };
 
 struct ack_flow {
@@ -157,6 +161,7 @@ struct ack_core {
 	u64 dkept[2];			/* by enum ack_dir */
 	bool draining;
 	bool vif_tight;			/* some window was limited by the vif budget */
+	u64 now;			/* of the call into the core being served */
 	struct ack_stats st;
 };
 
@@ -229,6 +234,22 @@ u32 ack_burst(const struct ack_core *c, const struct ack_half *h);
 void ack_reset_both(struct ack_core *c, struct ack_flow *f);
 void ack_maybe_window_update(struct ack_core *c, struct ack_flow *f,
 			     struct ack_half *h);
+
+void ack_xmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+	      u32 seq, u32 len, bool rto);
+
+/* ack_recovery.c */
+bool ack_rack_on(const struct ack_core *c, const struct ack_flow *f,
+		 const struct ack_half *h);
+void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
+		     const struct ack_seg *s);
+void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
+			struct ack_half *h, bool newack);
+void ack_rack_kept(struct ack_core *c, struct ack_half *h);
+void ack_rack_sent(struct ack_core *c, struct ack_half *h, u32 seq, u32 len);
+void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h);
+u64 ack_rack_deadline(const struct ack_half *h);
+void ack_rack_timer(struct ack_core *c, struct ack_flow *f, struct ack_half *h);
 
 /* ack_timer.c */
 void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r);

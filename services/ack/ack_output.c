@@ -151,7 +151,14 @@ static void xmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
 		hstats(c, h)->rexmit_fast++;
 	/* Karn: no RTT sample from anything retransmitted. */
 	h->flags &= ~H_RTT;
+	ack_rack_sent(c, h, seq, len);
 	c->env.emit(c->env.ctx, &a);
+}
+
+void ack_xmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+	      u32 seq, u32 len, bool rto)
+{
+	xmit(c, f, h, seq, len, rto);
 }
 
 /*

@@ -58,15 +58,19 @@ static bool rto_fire(struct ack_core *c, struct ack_flow *f,
 		ack_reset_both(c, f);
 		return true;
 	}
-	if (c->cfg.cc == ACK_CC_RENO) {
-		h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
-		h->cwnd = h->mss;
+	if (ack_rack_on(c, f, h)) {
+		ack_rack_rto(c, f, h);
+	} else {
+		if (c->cfg.cc == ACK_CC_RENO) {
+			h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
+			h->cwnd = h->mss;
+		}
+		h->flags |= H_RECOVERY | H_LOSS;
+		h->recover = h->nxt;
+		h->retx_hi = h->una;
+		h->dupacks = 0;
+		ack_rexmit(c, f, h, 1, true, true);
 	}
-	h->flags |= H_RECOVERY | H_LOSS;
-	h->recover = h->nxt;
-	h->retx_hi = h->una;
-	h->dupacks = 0;
-	ack_rexmit(c, f, h, 1, true, true);
 	if (h->backoff < 64)
 		h->backoff++;
 	h->rto_at = now + ack_rto_timeout(c, h);
@@ -80,14 +84,32 @@ static u64 idle_limit(const struct ack_core *c, const struct ack_flow *f)
 	return f->flags & F_EST ? c->cfg.idle_ns : c->cfg.handshake_ns;
 }
 
-/* The earlier retransmission timer of the flow's halves; 0 if none runs. */
+static u64 earlier(u64 t, u64 u)
+{
+	return u && (!t || u < t) ? u : t;
+}
+
+/* The earliest recovery timer of the flow's halves; 0 if none runs. */
 static u64 rto_at(const struct ack_flow *f)
 {
 	u64 t = f->tx.rto_at;
 
-	if (f->rx.rto_at && (!t || f->rx.rto_at < t))
-		t = f->rx.rto_at;
-	return t;
+	t = earlier(t, f->rx.rto_at);
+	t = earlier(t, ack_rack_deadline(&f->tx));
+	return earlier(t, ack_rack_deadline(&f->rx));
+}
+
+/* RACK's reordering timer and the tail loss probe. */
+static void rack_timers(struct ack_core *c, struct ack_flow *f, u64 now)
+{
+	u64 t;
+
+	t = ack_rack_deadline(&f->tx);
+	if (t && now >= t)
+		ack_rack_timer(c, f, &f->tx);
+	t = ack_rack_deadline(&f->rx);
+	if (t && now >= t)
+		ack_rack_timer(c, f, &f->rx);
 }
 
 /* A linear walk: the flow table is bounded by flow_limit. */
@@ -110,14 +132,17 @@ void ack_core_timer(struct ack_core *c, u64 now)
 {
 	struct ack_flow *f, *n;
 
+	c->now = now;
 	for (f = c->flows; f; f = n) {
 		n = f->next;
 		if (rto_at(f)) {
 			if (f->tx.rto_at && now >= f->tx.rto_at &&
 			    rto_fire(c, f, &f->tx, now))
 				continue;
-			if (f->rx.rto_at && now >= f->rx.rto_at)
-				rto_fire(c, f, &f->rx, now);
+			if (f->rx.rto_at && now >= f->rx.rto_at &&
+			    rto_fire(c, f, &f->rx, now))
+				continue;
+			rack_timers(c, f, now);
 		} else if (now >= f->last_active + idle_limit(c, f)) {
 			ack_free_flow(c, f);
 		}

@@ -388,6 +388,7 @@ static void t_sack_holes(void)
 	u32 sk[4];
 	int i;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	MSS = 1448;
@@ -411,6 +412,84 @@ static void t_sack_holes(void)
 	CHECK(H.nout == 0 && V == ACK_DROP, "partial ack: %d actions", H.nout);
 	rack(S(6), 256, 0, NULL);
 	CHECK(stats().tx.kept_bytes == 0 && stats().tx.rexmit_fast == 2, "end");
+}
+
+/*
+ * RACK-TLP (recovery=rack): handshake RTT 10 ms, four segments at 100 ms, the
+ * first three acknowledged at 120 ms (sample 20 ms: srtt 11.25 ms).  The
+ * tail is probed 2 * srtt later, long before the 200 ms RTO.
+ */
+static void t_rack_tail_probe(void)
+{
+	int i;
+
+	setup();
+	handshake(&full);
+	NOW = 100 * MS;
+	for (i = 0; i < 4; i++)
+		gdata(S(i), MSS);
+	NOW = 120 * MS;
+	rack(S(3), 256, 0, NULL);
+	CHECK(H.nout == 0, "retransmitted at once");
+	CHECK(ack_core_next_deadline(C) == 142500000ull, "probe at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(142500000ull - 1);
+	CHECK(H.nout == 0, "probe too early");
+	tick(142500000ull);
+	CHECK(H.nout == 1, "probe: %d actions", H.nout);
+	expect_xmit(0, S(3), MSS);
+	CHECK(stats().tx.tlp_probes == 1 && stats().tx.rexmit_rto == 0, "counters");
+	NOW = 165 * MS;
+	rack(S(4), 256, 0, NULL);
+	CHECK(stats().tx.kept_bytes == 0 && stats().tx.rexmit_fast == 1, "end");
+}
+
+/*
+ * Six segments at 100 ms; at 120 ms the receiver SACKs the second: the first
+ * is deemed lost only after RTT 20 ms + min_rtt / 4 = 125 ms.  @late: it
+ * arrives at 122 ms (reordering, nothing resent); else it is resent at 125.
+ */
+static void rack_reorder(bool late)
+{
+	u32 sk[2] = { S(1), S(2) };
+	int i;
+
+	setup();
+	handshake(&full);
+	NOW = 100 * MS;
+	for (i = 0; i < 6; i++)
+		gdata(S(i), MSS);
+	NOW = 120 * MS;
+	rack(S(0), 256, 1, sk);
+	CHECK(H.nout == 0, "retransmitted at once");
+	CHECK(ack_core_next_deadline(C) == 125 * MS, "reordering timer at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	if (late) {
+		NOW = 122 * MS;
+		rack(S(6), 256, 0, NULL);
+		CHECK(H.nout == 0 && stats().tx.rexmit_fast == 0, "resent");
+		CHECK(stats().tx.kept_bytes == 0, "kept");
+		return;
+	}
+	tick(125 * MS - 1);
+	CHECK(H.nout == 0, "resent too early");
+	tick(125 * MS);
+	CHECK(H.nout == 1, "%d actions", H.nout);
+	expect_xmit(0, S(0), MSS);
+	NOW = 146 * MS;
+	rack(S(6), 256, 0, NULL);
+	CHECK(stats().tx.kept_bytes == 0 && stats().tx.rexmit_fast == 1 &&
+	      stats().tx.rexmit_rto == 0, "end");
+}
+
+static void t_rack_reorder(void)
+{
+	rack_reorder(true);
+}
+
+static void t_rack_lost_after_window(void)
+{
+	rack_reorder(false);
 }
 
 static void t_rto_rtt_backoff(void)
@@ -785,6 +864,7 @@ static void t_gso_64k(void)
 	struct hs_opts o = full;
 	long chunks;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	o.synack_win = 65535;
 	CFG.flow_budget = 1 << 20;
 	setup();
@@ -815,6 +895,7 @@ static void t_to_guest_rewrite(void)
 {
 	struct ack_seg s;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	gdata(S(0), MSS);
@@ -1161,6 +1242,7 @@ static void t_sack_dupack_window(void)
 	u32 sk[2];
 	int i;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	setup();
 	handshake(&full);
 	for (i = 0; i < 4; i++)
@@ -1181,6 +1263,7 @@ static void t_mss_min(void)
 {
 	struct hs_opts o = full;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	o.rmss = 8960;		/* the guest's 1460 is the limit */
 	setup();
 	handshake(&o);
@@ -1406,6 +1489,7 @@ static void t_rx_both_one_flow(void)
 {
 	struct ack_seg s;
 
+	CFG.recovery = ACK_REC_DUPACK;	/* the dupack path, as without SACK */
 	CFG.dirs = ACK_DIR_TX | ACK_DIR_RX;
 	setup();
 	handshake(&full);
@@ -1569,6 +1653,9 @@ int main(void)
 	run("ack_receiver_ack_consumed", t_receiver_ack_consumed);
 	run("ack_fast_retransmit", t_fast_retransmit);
 	run("ack_sack_holes", t_sack_holes);
+	run("ack_rack_tail_probe", t_rack_tail_probe);
+	run("ack_rack_reorder", t_rack_reorder);
+	run("ack_rack_lost_after_window", t_rack_lost_after_window);
 	run("ack_rto_rtt_backoff", t_rto_rtt_backoff);
 	run("ack_retry_limit_reset", t_retry_limit_reset);
 	run("ack_guest_reorder_held", t_guest_reorder_held);

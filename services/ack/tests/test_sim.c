@@ -48,6 +48,13 @@ static u32 LOSS;		/* per 1000 */
 static u32 BURST;		/* toward the receiver, losses come in runs */
 static u32 WS;			/* window scale both ends offer; 0: none */
 static u32 REORDER;		/* percent of guest segments that overtake the next */
+/* the path toward the receiver (tx scenarios) */
+static u32 WREORDER;		/* percent of data packets delayed by WREORDER_MS */
+#define WREORDER_MS	3
+static u64 SPIKE_AT, SPIKE_LEN;	/* nothing sent in [at, at + len) arrives before its end */
+static bool TAIL;		/* the last data segment's first transmission is lost */
+static bool tail_lost;
+static u64 sim_lost, sim_dups;	/* data packets lost on the way, received twice */
 #define RWND		(WS ? 4u << 20 : 65535u)	/* the receiver's window */
 static u64 rng = 88172645463325252ull;
 
@@ -83,20 +90,44 @@ static bool lt(u32 a, u32 b)
 static void link_send(struct link *l, const struct pkt *p)
 {
 	u32 run = l == &to_rcv && BURST > 1 ? BURST : 1;
+	bool data = l == &to_rcv && p->len;
+	u64 at = NOW + (l->own ? l->delay : DELAY);
+	int i, j;
 
 	if (l->dropping && l->dropping_at == NOW) {
 		l->dropping--;
+		sim_lost += data;
 		return;
 	}
 	if (rnd() % (1000 * run) < (l->own ? l->loss : LOSS)) {
 		l->dropping = run - 1;
 		l->dropping_at = NOW;
+		sim_lost += data;
+		return;
+	}
+	if (data && TAIL && !tail_lost && p->seq + p->len == G + 1 + g_total) {
+		tail_lost = true;
+		sim_lost++;
 		return;
 	}
 	if (l->n == MAXPKT)
 		return;
-	l->q[(l->head + l->n) % MAXPKT] = *p;
-	l->q[(l->head + l->n) % MAXPKT].at = NOW + (l->own ? l->delay : DELAY);
+	if (data && WREORDER && rnd() % 100 < WREORDER)
+		at += WREORDER_MS * 1000000ull;
+	if (l == &to_rcv && SPIKE_LEN && NOW >= SPIKE_AT && NOW < SPIKE_AT + SPIKE_LEN)
+		at = SPIKE_AT + SPIKE_LEN + DELAY;
+	/* kept sorted by arrival: a delayed packet lets later ones overtake it */
+	i = (l->head + l->n) % MAXPKT;
+	for (j = l->n; j > 0; j--) {
+		int prev = (i + MAXPKT - 1) % MAXPKT;
+
+		if (l->q[prev].at <= at)
+			break;
+		l->q[i] = l->q[prev];
+		i = prev;
+	}
+	l->q[i] = *p;
+	l->q[i].at = at;
 	l->n++;
 }
 
@@ -519,9 +550,21 @@ static void receiver(const struct pkt *p)
 {
 	u32 s = p->seq, e = p->seq + p->len + (p->flags & ACK_TCP_FIN ? 1 : 0);
 	struct pkt a = { 0 };
-	bool more = false;
+	bool more = false, dup = false;
 	int i, j;
 
+	/* data the receiver already had: reported in a DSACK block (RFC 2883) */
+	if (p->len && !lt(r_nxt, e))
+		dup = true;
+	else
+		for (i = 0; p->len && i < nooo; i++)
+			if (!lt(s, ooo[i].start) && !lt(ooo[i].end, e))
+				dup = true;
+	if (dup) {
+		sim_dups++;
+		a.sack[a.nsack].start = s;
+		a.sack[a.nsack++].end = e;
+	}
 	if (lt(r_nxt, e)) {
 		if (!lt(r_nxt, s)) {
 			delivered_bytes += e - r_nxt;
@@ -633,7 +676,17 @@ struct scenario {
 	u32 reorder;		/* see REORDER */
 	u64 delay;
 	u32 total;		/* bytes */
+	u32 wreorder;		/* see WREORDER */
+	u64 spike_at, spike_len;	/* see SPIKE_AT */
+	bool tail;		/* see TAIL */
+	u32 check;		/* CHECK_*: what recovery must achieve */
 };
+
+/* issue 18: what loss recovery must achieve on a scenario */
+#define CHECK_ADAPTS	0x1	/* reordering: no retransmission in the second half */
+#define CHECK_PROBE	0x2	/* the tail is repaired by a probe, not the RTO */
+#define CHECK_FRUGAL	0x4	/* at most 1 in 8 retransmissions arrives twice */
+#define CHECK_UNDO	0x8	/* the spurious RTO is detected and undone */
 
 /* One transfer; true if everything arrived and the core forgot the flow. */
 static bool sim(const struct scenario *t)
@@ -645,6 +698,8 @@ static bool sim(const struct scenario *t)
 	struct ack_stats st;
 	struct pkt p = { 0 };
 	const char *why = NULL;
+	u64 half_rexmits = 0;
+	bool half = false;
 
 	memset(&H, 0, sizeof(H));
 	to_rcv.n = to_guest.n = to_rcv.head = to_guest.head = 0;
@@ -652,6 +707,12 @@ static bool sim(const struct scenario *t)
 	BURST = t->burst;
 	WS = t->ws;
 	REORDER = t->reorder;
+	WREORDER = t->wreorder;
+	SPIKE_AT = t->spike_at;
+	SPIKE_LEN = t->spike_len;
+	TAIL = t->tail;
+	tail_lost = false;
+	sim_lost = sim_dups = 0;
 	NOW = 0;
 	DELAY = t->delay;
 	LOSS = 0;
@@ -709,6 +770,11 @@ static bool sim(const struct scenario *t)
 			ack_core_timer(C, NOW);
 			run_actions();
 		}
+		if (!half && lt(G + 1 + total / 2, g_una)) {
+			ack_core_stats(C, &st);
+			half_rexmits = st.tx.rexmit_fast + st.tx.rexmit_rto;
+			half = true;
+		}
 		NOW += MS;
 	}
 	ack_core_stats(C, &st);
@@ -720,6 +786,18 @@ static bool sim(const struct scenario *t)
 		why = "reset or fallback";
 	else if (REORDER && !st.tx.reordered)
 		why = "no segment was held";
+	else if ((t->check & CHECK_ADAPTS) &&
+		 st.tx.rexmit_fast + st.tx.rexmit_rto != half_rexmits)
+		why = "retransmissions after the reordering window adapted";
+	else if ((t->check & CHECK_PROBE) &&
+		 (st.tx.rexmit_rto || !st.tx.tlp_probes || st.tx.rexmit_fast != sim_lost))
+		why = "the tail was not repaired by one probe";
+	else if ((t->check & CHECK_FRUGAL) &&
+		 8 * sim_dups > st.tx.rexmit_fast + st.tx.rexmit_rto)
+		why = "more than 1 in 8 retransmissions was not needed";
+	else if ((t->check & CHECK_UNDO) && (!st.tx.spurious || !st.tx.undos ||
+					      8 * sim_dups > total / MSS / 100))
+		why = "the spurious RTO was not undone";
 	else if (st.flows || st.tx.kept_bytes)
 		why = "the flow outlived the connection";
 	ack_core_destroy(C);
@@ -731,10 +809,16 @@ static bool sim(const struct scenario *t)
 		return false;
 	}
 	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
-	       "rexmits, %llu reordered, peak kept %llu)\n", name, total,
+	       "rexmits for %llu lost, %llu received twice, %llu reordered, peak kept %llu; "
+	       "%llu probes, %llu DSACKs, %llu spurious, %llu undos, reo_wnd %llu us)\n",
+	       name, total,
 	       (unsigned long long)(NOW / MS), (unsigned long long)st.tx.local_acks,
 	       (unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
-	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak);
+	       (unsigned long long)sim_lost, (unsigned long long)sim_dups,
+	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak,
+	       (unsigned long long)st.tx.tlp_probes, (unsigned long long)st.tx.dsacks,
+	       (unsigned long long)st.tx.spurious, (unsigned long long)st.tx.undos,
+	       (unsigned long long)st.tx.reo_wnd_us);
 	return true;
 }
 
@@ -742,13 +826,24 @@ int main(void)
 {
 	int failed = 0, passed = 0;
 	static const struct scenario t[] = {
-		{ "ack_sim_clean", ACK_CC_NONE, 0, 1, 0, 0, 10 * MS, 4 << 20 },
-		{ "ack_sim_loss_1pct", ACK_CC_NONE, 10, 1, 0, 0, 10 * MS, 4 << 20 },
-		{ "ack_sim_loss_5pct", ACK_CC_NONE, 50, 1, 0, 0, 20 * MS, 2 << 20 },
-		{ "ack_sim_loss_5pct_runs", ACK_CC_NONE, 50, 32, 7, 0, 5 * MS, 16 << 20 },
-		{ "ack_sim_reordered_loss_5pct", ACK_CC_NONE, 50, 32, 7, 5, 5 * MS, 16 << 20 },
-		{ "ack_sim_reno_loss_2pct", ACK_CC_RENO, 20, 1, 0, 0, 20 * MS, 2 << 20 },
-		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 1, 0, 0, 5 * MS, 256 << 10 },
+		{ "ack_sim_clean", ACK_CC_NONE, 0, 1, 0, 0, 10 * MS, 4 << 20, .tail = false },
+		{ "ack_sim_loss_1pct", ACK_CC_NONE, 10, 1, 0, 0, 10 * MS, 4 << 20, .tail = false },
+		{ "ack_sim_loss_5pct", ACK_CC_NONE, 50, 1, 0, 0, 20 * MS, 2 << 20, .tail = false },
+		{ "ack_sim_loss_5pct_runs", ACK_CC_NONE, 50, 32, 7, 0, 5 * MS, 16 << 20, .tail = false },
+		{ "ack_sim_reordered_loss_5pct", ACK_CC_NONE, 50, 32, 7, 5, 5 * MS, 16 << 20, .tail = false },
+		{ "ack_sim_reno_loss_2pct", ACK_CC_RENO, 20, 1, 0, 0, 20 * MS, 2 << 20, .tail = false },
+		{ "ack_sim_loss_20pct", ACK_CC_NONE, 200, 1, 0, 0, 5 * MS, 256 << 10, .tail = false },
+		/* issue 18's cases: what is retransmitted against what was lost */
+		{ "ack_sim_wan_reorder_25pct", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 8 << 20,
+		  .wreorder = 25, .check = CHECK_ADAPTS },
+		{ "ack_sim_delay_spike", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 8 << 20,
+		  .spike_at = 60 * MS, .spike_len = 500 * MS, .check = CHECK_UNDO },
+		{ "ack_sim_tail_loss", ACK_CC_NONE, 0, 1, 0, 0, 20 * MS, 1 << 20, .tail = true,
+		  .check = CHECK_PROBE },
+		{ "ack_sim_random_loss_2pct", ACK_CC_NONE, 20, 1, 7, 0, 20 * MS, 8 << 20,
+		  .check = CHECK_FRUGAL },
+		{ "ack_sim_reno_reorder_loss", ACK_CC_RENO, 20, 1, 7, 0, 20 * MS, 2 << 20,
+		  .wreorder = 25 },
 	};
 	unsigned int i;
 
