@@ -92,6 +92,50 @@ listening() {
 }
 
 # uplink_netem "delay 25ms loss 1%": the WAN, applied in both directions.
+# tcp_xfer NAME MB FROM TO DST PORT [LISTEN_OPTS]: MB MiB of random data
+# from namespace FROM to TO listening at DST:PORT (IPv4 or IPv6), sha256
+# compared at the receiver; one PASS/FAIL line; XFER_SECS: how long it took.
+tcp_xfer() {
+	local name=$1 mb=$2 from=$3 to=$4 dst=$5 port=$6 opts=${7:-} sent got rx rc t0
+	local f=${name//[^a-zA-Z0-9_.-]/_}
+	head -c $((mb << 20)) /dev/urandom > /tmp/src.$f
+	sent=$(sha256sum < /tmp/src.$f | cut -d' ' -f1)
+	local l=TCP-LISTEN:$port,reuseaddr$opts c=TCP:$dst:$port
+	case $dst in *:*) l=TCP6-LISTEN:$port,reuseaddr$opts c=TCP6:[$dst]:$port ;; esac
+	ip netns exec "$to" sh -c "socat -u $l - | sha256sum > /tmp/dst.$f" & rx=$!
+	listening "$to" "$port"
+	t0=$(date +%s.%N)
+	ip netns exec "$from" socat -u FILE:/tmp/src.$f $c
+	rc=$?
+	wait $rx
+	XFER_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+	got=$(cut -d' ' -f1 < /tmp/dst.$f)
+	rm -f /tmp/src.$f
+	if [ $rc -eq 0 ] && [ "$sent" = "$got" ]; then pass "$name"
+	else fail "$name" "socat rc $rc, sha256 sent $sent got $got"; fi
+}
+
+# tcp_xfer_bg NAME MB FROM TO DST PORT: the same in the background;
+# tcp_xfer_wait NAME waits for it and checks it.
+tcp_xfer_bg() {
+	local name=$1 from=$3 to=$4 dst=$5 port=$6
+	head -c $(($2 << 20)) /dev/urandom > /tmp/src.$name
+	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
+	ip netns exec "$to" sh -c "socat -u TCP-LISTEN:$port,reuseaddr - | sha256sum > /tmp/dst.$name" &
+	echo $! > /tmp/rxpid.$name
+	listening "$to" "$port"
+	ip netns exec "$from" socat -u FILE:/tmp/src.$name TCP:$dst:$port 2>/tmp/err.$name &
+	echo $! > /tmp/txpid.$name
+}
+tcp_xfer_wait() {
+	local name=$1 rc
+	wait "$(cat /tmp/txpid.$name)"; rc=$?
+	wait "$(cat /tmp/rxpid.$name)"
+	if [ $rc -eq 0 ] && [ "$(cat /tmp/sum.$name)" = "$(cut -d' ' -f1 < /tmp/dst.$name)" ]; then pass "$name"
+	else fail "$name" "socat rc $rc $(cat /tmp/err.$name), sha256 differs"; fi
+	rm -f /tmp/src.$name
+}
+
 uplink_netem() {
 	tc qdisc replace dev up0 root netem $1
 	ip netns exec remote tc qdisc replace dev eth0 root netem $1

@@ -11,45 +11,10 @@ insmod "$TOP/services/ack/netsvc_ack.ko" && pass load-ack || fail load-ack "insm
 topo_up
 
 # xfer NAME MB [DST] [PORT]: guest -> remote, sha256 compared at the receiver.
-xfer() {
-	local name=$1 mb=$2 dst=${3:-10.9.0.2} port=${4:-9000} sent got
-	local f=${1//[^a-zA-Z0-9_.-]/_}
-	head -c $((mb << 20)) /dev/urandom > /tmp/src.$f
-	sent=$(sha256sum < /tmp/src.$f | cut -d' ' -f1)
-	local l=TCP-LISTEN:$port c=TCP:$dst:$port
-	case $dst in *:*) l=TCP6-LISTEN:$port c=TCP6:[$dst]:$port ;; esac
-	ip netns exec remote sh -c "socat -u $l,reuseaddr - | sha256sum > /tmp/dst.$f" & local rx=$!
-	listening remote "$port"
-	local t0=$(date +%s.%N)
-	ip netns exec guest socat -u FILE:/tmp/src.$f $c
-	local rc=$?
-	wait $rx
-	XFER_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
-	got=$(cut -d' ' -f1 < /tmp/dst.$f)
-	rm -f /tmp/src.$f
-	if [ $rc -eq 0 ] && [ "$sent" = "$got" ]; then pass "$name"
-	else fail "$name" "socat rc $rc, sha256 sent $sent got $got"; fi
-}
-
-# xfer_bg NAME MB: start a transfer in the background; xfer_wait NAME checks it.
-xfer_bg() {
-	local name=$1 mb=$2
-	head -c $(($2 << 20)) /dev/urandom > /tmp/src.$name
-	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
-	ip netns exec remote sh -c "socat -u TCP-LISTEN:9100,reuseaddr - | sha256sum > /tmp/dst.$name" &
-	echo $! > /tmp/rxpid.$name
-	listening remote 9100
-	ip netns exec guest socat -u FILE:/tmp/src.$name TCP:10.9.0.2:9100 2>/tmp/err.$name &
-	echo $! > /tmp/txpid.$name
-}
-xfer_wait() {
-	local name=$1 rc
-	wait "$(cat /tmp/txpid.$name)"; rc=$?
-	wait "$(cat /tmp/rxpid.$name)"
-	if [ $rc -eq 0 ] && [ "$(cat /tmp/sum.$name)" = "$(cut -d' ' -f1 < /tmp/dst.$name)" ]; then pass "$name"
-	else fail "$name" "socat rc $rc $(cat /tmp/err.$name), sha256 differs"; fi
-	rm -f /tmp/src.$name
-}
+xfer() { tcp_xfer "$1" "$2" guest remote "${3:-10.9.0.2}" "${4:-9000}"; }
+# xfer_bg NAME MB: a transfer in the background; xfer_wait NAME checks it.
+xfer_bg() { tcp_xfer_bg "$1" "$2" guest remote 10.9.0.2 9100; }
+xfer_wait() { tcp_xfer_wait "$1"; }
 # settled: no flow, nothing kept, the core's memory back to its baseline
 settled() {
 	local i snap

@@ -18,58 +18,13 @@ topo_up
 
 # dl NAME MB [GUEST_ADDR] [PORT] [LISTEN_OPTS]: remote -> guest, sha256
 # compared in the guest.
-dl() {
-	local name=$1 mb=$2 dst=${3:-10.3.0.2} port=${4:-9000} opts=${5:-} sent got
-	local f=${1//[^a-zA-Z0-9_.-]/_}
-	head -c $((mb << 20)) /dev/urandom > /tmp/src.$f
-	sent=$(sha256sum < /tmp/src.$f | cut -d' ' -f1)
-	local l=TCP-LISTEN:$port,reuseaddr$opts c=TCP:$dst:$port
-	case $dst in *:*) l=TCP6-LISTEN:$port,reuseaddr$opts c=TCP6:[$dst]:$port ;; esac
-	ip netns exec guest sh -c "socat -u $l - | sha256sum > /tmp/dst.$f" & local rx=$!
-	listening guest "$port"
-	local t0=$(date +%s.%N)
-	ip netns exec remote socat -u FILE:/tmp/src.$f $c
-	local rc=$?
-	wait $rx
-	XFER_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
-	got=$(cut -d' ' -f1 < /tmp/dst.$f)
-	rm -f /tmp/src.$f
-	if [ $rc -eq 0 ] && [ "$sent" = "$got" ]; then pass "$name"
-	else fail "$name" "socat rc $rc, sha256 sent $sent got $got"; fi
-}
-
+dl() { tcp_xfer "$1" "$2" remote guest "${3:-10.3.0.2}" "${4:-9000}" "${5:-}"; }
 # dl_bg NAME MB PORT: a download in the background; dl_wait NAME checks it.
-dl_bg() {
-	local name=$1 port=$3
-	head -c $(($2 << 20)) /dev/urandom > /tmp/src.$name
-	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
-	ip netns exec guest sh -c "socat -u TCP-LISTEN:$port,reuseaddr - | sha256sum > /tmp/dst.$name" &
-	echo $! > /tmp/rxpid.$name
-	listening guest "$port"
-	ip netns exec remote socat -u FILE:/tmp/src.$name TCP:10.3.0.2:$port 2>/tmp/err.$name &
-	echo $! > /tmp/txpid.$name
-}
-dl_wait() {
-	local name=$1 rc
-	wait "$(cat /tmp/txpid.$name)"; rc=$?
-	wait "$(cat /tmp/rxpid.$name)"
-	if [ $rc -eq 0 ] && [ "$(cat /tmp/sum.$name)" = "$(cut -d' ' -f1 < /tmp/dst.$name)" ]; then pass "$name"
-	else fail "$name" "socat rc $rc $(cat /tmp/err.$name), sha256 differs"; fi
-	rm -f /tmp/src.$name
-}
-
 # up_bg NAME MB PORT: an upload (guest -> remote) alongside; up_wait NAME.
-up_bg() {
-	local name=$1 port=$3
-	head -c $(($2 << 20)) /dev/urandom > /tmp/src.$name
-	sha256sum < /tmp/src.$name | cut -d' ' -f1 > /tmp/sum.$name
-	ip netns exec remote sh -c "socat -u TCP-LISTEN:$port,reuseaddr - | sha256sum > /tmp/dst.$name" &
-	echo $! > /tmp/rxpid.$name
-	listening remote "$port"
-	ip netns exec guest socat -u FILE:/tmp/src.$name TCP:10.9.0.2:$port 2>/tmp/err.$name &
-	echo $! > /tmp/txpid.$name
-}
-up_wait() { dl_wait "$@"; }
+dl_bg() { tcp_xfer_bg "$1" "$2" remote guest 10.3.0.2 "$3"; }
+up_bg() { tcp_xfer_bg "$1" "$2" guest remote 10.9.0.2 "$3"; }
+dl_wait() { tcp_xfer_wait "$1"; }
+up_wait() { tcp_xfer_wait "$1"; }
 
 # settled: no flow, nothing kept either way, the core's memory at its baseline
 settled() {
