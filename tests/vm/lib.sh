@@ -91,7 +91,6 @@ listening() {
 	return 1
 }
 
-# uplink_netem "delay 25ms loss 1%": the WAN, applied in both directions.
 # tcp_xfer NAME MB FROM TO DST PORT [LISTEN_OPTS]: MB MiB of random data
 # from namespace FROM to TO listening at DST:PORT (IPv4 or IPv6), sha256
 # compared at the receiver; one PASS/FAIL line; XFER_SECS: how long it took.
@@ -136,6 +135,7 @@ tcp_xfer_wait() {
 	rm -f /tmp/src.$name
 }
 
+# uplink_netem "delay 25ms loss 1%": the WAN, applied in both directions.
 uplink_netem() {
 	tc qdisc replace dev up0 root netem $1
 	ip netns exec remote tc qdisc replace dev eth0 root netem $1

@@ -125,8 +125,11 @@ xfer_send() {
 		timeout ${1:-300} nc $(guest_ip "${XFER[1]}") ${XFER[2]}; echo nc exit \$?; wait; cat /tmp/s.sha")
 	echo "$out" | sed 's/^/    /'
 	echo "$out" | awk 'length($1) == 64 { print $1 }' > /tmp/xfer.sent
+	echo "$out" | sed -n 's/^nc exit //p' > /tmp/xfer.rc
+	echo "${1:-300}" > /tmp/xfer.limit
 }
-# xfer_check [SECONDS]: the receiver's sha256 equals the sender's.
+# xfer_check [SECONDS]: the receiver's sha256 equals the sender's.  A sender
+# that ran out of time says so (XFER_WHY): that is a slow machine, not loss.
 xfer_check() {
 	local i got sent
 	for i in $(seq "${1:-60}"); do
@@ -137,5 +140,14 @@ xfer_check() {
 	gx "${XFER[1]}" "busybox killall sleep 2>/dev/null"
 	sent=$(cat /tmp/xfer.sent 2>/dev/null)
 	echo "    sent sha256 ${sent:-none}, received ${got:-none}"
+	case $(cat /tmp/xfer.rc 2>/dev/null) in
+	0) XFER_WHY="checksum mismatch or no data" ;;
+	124 | 143) XFER_WHY="the sender did not finish within its $(cat /tmp/xfer.limit) s" ;;
+	*) XFER_WHY="the sender's nc failed ($(cat /tmp/xfer.rc 2>/dev/null))" ;;
+	esac
 	[ -n "$sent" ] && [ "$sent" = "$got" ]
+}
+# xfer_ok NAME [SECONDS]: xfer_check as one PASS/FAIL line.
+xfer_ok() {
+	if xfer_check "${2:-60}"; then pass "$1"; else fail "$1" "$XFER_WHY"; fi
 }

@@ -91,11 +91,11 @@ gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
 base=$(vifpkts)
 xfer_start g1 g2 9001 "$MB"; t0=$(date +%s.%N)
 xfer_send
-if xfer_check; then pass tcp-g1-g2-sha; else fail tcp-g1-g2-sha "checksum mismatch or no data"; fi
+xfer_ok tcp-g1-g2-sha
 echo "    $MB MiB g1->g2 in $(echo "$(date +%s.%N) - $t0" | bc) s"
 xfer_start g2 g1 9002 "$MB"; t0=$(date +%s.%N)
 xfer_send
-if xfer_check; then pass tcp-g2-g1-sha; else fail tcp-g2-g1-sha "checksum mismatch or no data"; fi
+xfer_ok tcp-g2-g1-sha
 echo "    $MB MiB g2->g1 in $(echo "$(date +%s.%N) - $t0" | bc) s"
 d=$(($(vifpkts) - base))
 echo "    netback packets during the transfers: $d"
@@ -103,10 +103,11 @@ expect_ge tcp-vifs-still "$((5 - d))" 0
 expect_ge tcp-bytes-tunnel "$(fstat g1 tx_bytes)" $((MB * 1048576))
 expect_ge tcp-bytes-tunnel-back "$(fstat g2 tx_bytes)" $((MB * 1048576))
 
-# UDP through the tunnel.
+# UDP through the tunnel: 2000 datagrams, a count rather than a time, so
+# that a slow machine sends as many (one loaded day, "-t 2" sent 1008).
 t0=$(fstat g2 rx_frames)
-x g1 "iperf3 -c $ip2 -u -b 20M -t 2 -l 1200" | tail -4
-expect_ge udp-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 2000
+x g1 "iperf3 -c $ip2 -u -b 20M -n 2400000 -l 1200" | tail -4
+expect_ge udp-through-tunnel "$(($(fstat g2 rx_frames) - t0))" 1900
 
 # Socket busy polling (SO_BUSY_POLL): a reader spins on the tunnel's NAPI
 # context and takes the peer's frames as they land, without waiting for an
@@ -129,15 +130,19 @@ gx g2 "busybox killall rr"
 gx g1 cat /proc/netsvc_front; gx g2 cat /proc/netsvc_front
 netsvcctl show "$v1"
 
-# Detach in the middle of a transfer: it completes through netfront.
-xfer_start g1 g2 9003 "$MB"
+# Detach in the middle of a transfer: it completes through netfront.  Less
+# data than above, with more time: through netfront alone 50 MiB took 320 s
+# one day (the same through the tunnel: 92 s), beyond the sender's 300 s.
+FMB=${TUNNEL_FALLBACK_MB:-20}
+xfer_start g1 g2 9003 "$FMB"
 base=$(vifpkts)
-xfer_send & snd=$!
+t0=$(date +%s)
+xfer_send 900 & snd=$!
 sleep 2
-fb0=$(fstat g1 fb_tx_frames)
 expect_ok detach-mid-transfer netsvcctl detach tunnel "$v2"
 wait $snd
-if xfer_check; then pass detach-transfer-sha; else fail detach-transfer-sha "checksum mismatch or no data"; fi
+echo "    transfer done after $(( $(date +%s) - t0 )) s"
+xfer_ok detach-transfer-sha
 expect_ge detach-via-netback "$(($(vifpkts) - base))" 1000
 expect detach-channel-gone "$(peer_state g1)/$(peer_state g2)" none/none
 expect_ge detach-teardown "$(fstat g1 teardowns)" 1
@@ -146,9 +151,9 @@ expect_ok ping-after-detach x g1 "ping -c 2 -i 0.2 $ip2"
 
 # Attached again in the middle of a transfer that began through netfront:
 # the established connection moves into the new channel and completes.
-xfer_start g1 g2 9005 "$MB"
+xfer_start g1 g2 9005 "$FMB"
 t0=$(date +%s)
-xfer_send & snd=$!
+xfer_send 900 & snd=$!
 sleep 2
 rx0=$(fstat g2 rx_frames)
 expect_ok reattach netsvcctl attach tunnel "$v2"
@@ -157,7 +162,7 @@ else fail reattach-up "g1 $(peer_state g1), g2 $(peer_state g2)"; fi
 echo "    channel up $(( $(date +%s) - t0 )) s into the transfer"
 wait $snd
 echo "    transfer done after $(( $(date +%s) - t0 )) s"
-if xfer_check; then pass reattach-transfer-sha; else fail reattach-transfer-sha "checksum mismatch or no data"; fi
+xfer_ok reattach-transfer-sha
 expect_ge reattach-transfer-via-tunnel "$(($(fstat g2 rx_frames) - rx0))" 1000
 expect_ok ping-reattached x g1 "ping -c 2 -i 0.2 $ip2"
 
@@ -219,7 +224,7 @@ expect ring-64k-negotiated "$(peer_ring_kb g1)/$(peer_ring_kb g2)" 64/64
 expect ring-64k-refs "$(xenstore-read /local/domain/$d2/data/netsvc-tunnel/$d1/peer-refs | wc -w)" 33
 xfer_start g1 g2 9006 "$MB"
 xfer_send
-if xfer_check; then pass ring-64k-transfer-sha; else fail ring-64k-transfer-sha "checksum mismatch or no data"; fi
+xfer_ok ring-64k-transfer-sha
 expect_ge ring-64k-via-tunnel "$(gx g2 cat /proc/netsvc_front | awk '$1 == "peer" { print $14 }')" 1000
 expect ring-64k-grants-released "$(fstat g1 grants_held)" 0
 
