@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # t-tunnel: shared-memory tunnels between co-resident guests (issue 6).
+# limit: 2400
 #
 #  ┌──────────────────────┐  grant-shared rings   ┌──────────────────────┐
 #  │ g1 netsvc_front      │◄═════════════════════►│ g2 netsvc_front      │
