@@ -997,44 +997,52 @@ static void hs_tick(void)
 		hs_exit = NOW;
 }
 
+/* One run of a comparison: the same random stream for each cc compared. */
+struct cc_run {
+	u64 ms, rexmits, ss_exit, first_drop, drops, hystart;
+};
+
+static bool cc_run(struct scenario *t, int cc, struct cc_run *o)
+{
+	t->cc = cc;
+	hs_exit = 0;
+	rng = 88172645463325252ull;
+	if (!sim(t))
+		return false;
+	o->ms = SIM_MS;
+	o->rexmits = SIM_ST.tx.rexmit_fast + SIM_ST.tx.rexmit_rto;
+	o->ss_exit = hs_exit;
+	o->first_drop = q_first_drop;
+	o->drops = q_drops;
+	o->hystart = SIM_ST.tx.ss_exits;
+	return true;
+}
+
 static int t_hystart(void)
 {
 	/* 10 Mbit/s, 40 ms, a queue of two BDPs (a cheap router's) */
 	struct scenario t = { NULL, ACK_CC_CUBIC, 0, 1, 7, 0, 20 * MS, 4 << 20,
 			      .rate = 1250, .qlim = 100000, .tick = hs_tick };
-	u64 c_exit, c_drop, c_drops, r_exit, r_drop, r_drops, ss_exits;
+	struct cc_run c, r;
 
-	hs_exit = 0;
-	rng = 88172645463325252ull;
-	if (!sim(&t))
+	if (!cc_run(&t, ACK_CC_CUBIC, &c) || !cc_run(&t, ACK_CC_RENO, &r))
 		return 1;
-	c_exit = hs_exit;
-	c_drop = q_first_drop;
-	c_drops = q_drops;
-	ss_exits = SIM_ST.tx.ss_exits;
-	t.cc = ACK_CC_RENO;
-	hs_exit = 0;
-	rng = 88172645463325252ull;
-	if (!sim(&t))
-		return 1;
-	r_exit = hs_exit;
-	r_drop = q_first_drop;
-	r_drops = q_drops;
 	/* reno shows the path punishes a slow start that runs into the queue */
-	if (!ss_exits || !c_exit || (c_drop && c_drop < c_exit) ||
-	    !r_drop || r_exit < r_drop) {
+	if (!c.hystart || !c.ss_exit || (c.first_drop && c.first_drop < c.ss_exit) ||
+	    !r.first_drop || r.ss_exit < r.first_drop) {
 		printf("FAIL ack_sim_cubic_hystart: cubic left slow start at %llu ms (%llu HyStart "
 		       "exits), first drop at %llu ms; reno at %llu ms, first drop %llu ms\n",
-		       (unsigned long long)(c_exit / MS), (unsigned long long)ss_exits,
-		       (unsigned long long)(c_drop / MS), (unsigned long long)(r_exit / MS),
-		       (unsigned long long)(r_drop / MS));
+		       (unsigned long long)(c.ss_exit / MS), (unsigned long long)c.hystart,
+		       (unsigned long long)(c.first_drop / MS), (unsigned long long)(r.ss_exit / MS),
+		       (unsigned long long)(r.first_drop / MS));
 		return 1;
 	}
 	printf("PASS ack_sim_cubic_hystart (slow start ended at %llu ms, first drop %s%llu ms, "
 	       "%llu drops; reno: first drop at %llu ms, %llu drops)\n",
-	       (unsigned long long)(c_exit / MS), c_drop ? "at " : "never, ",
-	       (unsigned long long)((c_drop ? c_drop : NOW) / MS), (unsigned long long)c_drops,
-	       (unsigned long long)(r_drop / MS), (unsigned long long)r_drops);
+	       (unsigned long long)(c.ss_exit / MS), c.first_drop ? "at " : "never, ",
+	       (unsigned long long)(c.first_drop ? c.first_drop / MS : c.ms),
+	       (unsigned long long)c.drops, (unsigned long long)(r.first_drop / MS),
+	       (unsigned long long)r.drops);
 	return 0;
 }
 
@@ -1043,28 +1051,20 @@ static int t_cubic_vs_reno(void)
 {
 	struct scenario t = { NULL, ACK_CC_CUBIC, 1, 1, 7, 0, 100 * MS, 8 << 20,
 			      .rate = 6250, .qlim = 1250000 };
-	u64 c_ms, r_ms, c_rx, r_rx;
+	struct cc_run c, r;
 
-	rng = 88172645463325252ull;
-	if (!sim(&t))
+	if (!cc_run(&t, ACK_CC_CUBIC, &c) || !cc_run(&t, ACK_CC_RENO, &r))
 		return 1;
-	c_ms = SIM_MS;
-	c_rx = SIM_ST.tx.rexmit_fast + SIM_ST.tx.rexmit_rto;
-	t.cc = ACK_CC_RENO;
-	rng = 88172645463325252ull;
-	if (!sim(&t))
-		return 1;
-	r_ms = SIM_MS;
-	r_rx = SIM_ST.tx.rexmit_fast + SIM_ST.tx.rexmit_rto;
-	if (c_ms > r_ms || c_rx > r_rx + r_rx / 10 + 2) {
+	if (c.ms > r.ms || c.rexmits > r.rexmits + r.rexmits / 10 + 2) {
 		printf("FAIL ack_sim_cubic_vs_reno: cubic %llu ms, %llu retransmissions; reno "
-		       "%llu ms, %llu\n", (unsigned long long)c_ms, (unsigned long long)c_rx,
-		       (unsigned long long)r_ms, (unsigned long long)r_rx);
+		       "%llu ms, %llu\n", (unsigned long long)c.ms, (unsigned long long)c.rexmits,
+		       (unsigned long long)r.ms, (unsigned long long)r.rexmits);
 		return 1;
 	}
 	printf("PASS ack_sim_cubic_vs_reno (200 ms RTT, 50 Mbit/s, 0.1 %% loss, 8 MiB: cubic "
-	       "%llu ms, %llu retransmissions; reno %llu ms, %llu)\n", (unsigned long long)c_ms,
-	       (unsigned long long)c_rx, (unsigned long long)r_ms, (unsigned long long)r_rx);
+	       "%llu ms, %llu retransmissions; reno %llu ms, %llu)\n", (unsigned long long)c.ms,
+	       (unsigned long long)c.rexmits, (unsigned long long)r.ms,
+	       (unsigned long long)r.rexmits);
 	return 0;
 }
 
