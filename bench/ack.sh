@@ -10,12 +10,26 @@
 #     from the guest (ack as attached by default, dir=tx) and into the guest
 #     (ack dir=rx; the remote -> Dom0 half of the link has the delay, not
 #     the rate limit); ack_fct_worst_ratio is the lowest without/with ratio
-#     of the six.
+#     of the six;
+#  4. "reorder": 40 ms RTT, 2 % loss, 25 % reordering, 1 % duplication, a
+#     50 MiB upload without and with ack: the time, and the segments resent
+#     on the WAN (with ack Dom0's and the guest's, without the guest's).
+# Rows 2 and 4 give ack_rexmit_excess{_loss1,}: retransmissions with ack over
+# the guest's own without, the frugality issue 18 asks for.
 # Configurations alternate within each round; medians of the rounds.
+# bench/ack.sh [ROUNDS=N] [ROW...]: only these rows (small loss fct
+# reorder), e.g. tests/vm/run --timeout 3600 bench/ack.sh reorder; all by
+# default (the environment does not reach the VM: hence arguments).
 set -u
 . "$TOP/tests/vm/lib.sh"
 . "$TOP/bench/lib.sh"
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} RATE=${RATE:-100mbit}
+ROWS=
+for a in "$@"; do
+	case $a in ROUNDS=*) ROUNDS=${a#ROUNDS=} ;; *) ROWS="$ROWS $a" ;; esac
+done
+ROWS=${ROWS:-small loss fct reorder}
+row() { [[ " $ROWS " == *" $1 "* ]]; }
 trap topo_down EXIT
 load_modules && insmod "$TOP/services/ack/netsvc_ack.ko" || exit 1
 topo_up
@@ -29,6 +43,24 @@ ack_on() { netsvcctl attach ack vif3.0 >/dev/null; }
 ack_on_rx() { netsvcctl attach ack vif3.0 dir=rx >/dev/null; }
 ack_off() { netsvcctl detach ack vif3.0 >/dev/null; }
 lost=0
+# segments the guest's TCP retransmitted so far
+guest_retrans() {
+	ip netns exec guest awk '$1 == "Tcp:" { if (!n++) { for (i = 1; i <= NF; i++)
+		if ($i == "RetransSegs") c = i } else print $c }' /proc/net/snmp
+}
+# segments ack retransmitted on the vif (read before the detach)
+dom0_retrans() { echo $(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) )); }
+# xfer_rexmit ROW MB: one upload without ack and one with; appends the
+# seconds to ROW_off/ROW_on and the WAN retransmissions to ROW_rx_off/_on.
+xfer_rexmit() {
+	local n=$1 b=$(($2 << 20)) g0 d
+	g0=$(guest_retrans)
+	xfer_secs "$b" >> $out/${n}_off
+	echo $(( $(guest_retrans) - g0 )) >> $out/${n}_rx_off
+	ack_on; g0=$(guest_retrans)
+	xfer_secs "$b" >> $out/${n}_on
+	d=$(dom0_retrans); echo $(( $(guest_retrans) - g0 + d )) >> $out/${n}_rx_on; ack_off
+}
 
 # xfer MB: seconds until the receiver has all of MB MiB; sha256 checked
 # (a mismatch adds the size to $lost).
@@ -60,6 +92,7 @@ xfer_secs_rx() {
 	echo "$t1 - $t0" | bc
 }
 
+if row small; then
 echo "--- 1. small send buffer (64 KiB), $RATE, 50 ms RTT"
 ip netns exec guest sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 for r in $(seq "$ROUNDS"); do
@@ -69,16 +102,22 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r: link $(tail -n1 $out/link), without ack $(tail -n1 $out/small_off), with ack $(tail -n1 $out/small_on) Mbit/s"
 done
 ip netns exec guest sysctl -qw net.ipv4.tcp_wmem="4096 16384 4194304"
+fi
 
+if row loss; then
 echo "--- 2. default guest, 1 % loss both ways, 10 MB transfers (sha256)"
 tc qdisc replace dev up0 root netem delay 25ms loss 1% rate $RATE limit 10000
 ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms loss 1% limit 10000
 for r in $(seq "$ROUNDS"); do
-	s=$(xfer_secs $((10 << 20))); echo "scale=3; 10 * 8 * 1.048576 / $s" | bc >> $out/loss_off
-	ack_on; s=$(xfer_secs $((10 << 20))); ack_off; echo "scale=3; 10 * 8 * 1.048576 / $s" | bc >> $out/loss_on
-	echo "round $r: goodput without ack $(tail -n1 $out/loss_off), with ack $(tail -n1 $out/loss_on) Mbit/s"
+	xfer_rexmit loss1 10
+	echo "scale=3; 10 * 8 * 1.048576 / $(tail -n1 $out/loss1_off)" | bc >> $out/loss_off
+	echo "scale=3; 10 * 8 * 1.048576 / $(tail -n1 $out/loss1_on)" | bc >> $out/loss_on
+	echo "round $r: goodput without ack $(tail -n1 $out/loss_off), with ack $(tail -n1 $out/loss_on) Mbit/s;" \
+	     "retransmitted $(tail -n1 $out/loss1_rx_off), with ack $(tail -n1 $out/loss1_rx_on)"
 done
+fi
 
+if row fct; then
 echo "--- 3. flow completion time, no loss"
 tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
 ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
@@ -93,35 +132,72 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r: 1M without ack $(tail -n1 $out/fct_1M_off) s, with ack $(tail -n1 $out/fct_1M_on) s;" \
 	     "into the guest $(tail -n1 $out/fctrx_1M_off) s, with dir=rx $(tail -n1 $out/fctrx_1M_on) s"
 done
+fi
+
+if row reorder; then
+echo "--- 4. reorder: 40 ms RTT, 2 % loss, 25 % reordering, 1 % duplication, 50 MiB"
+net="delay 20ms reorder 25% loss 2% duplicate 1%"
+tc qdisc replace dev up0 root netem $net rate $RATE limit 10000
+ip netns exec remote tc qdisc replace dev eth0 root netem $net limit 10000
+for r in $(seq "$ROUNDS"); do
+	xfer_rexmit reorder 50
+	echo "round $r: without ack $(tail -n1 $out/reorder_off) s, $(tail -n1 $out/reorder_rx_off) retransmitted;" \
+	     "with ack $(tail -n1 $out/reorder_on) s, $(tail -n1 $out/reorder_rx_on) (Dom0's and the guest's)"
+done
+fi
 
 m() { median < $out/$1; }
-link=$(m link) soff=$(m small_off) son=$(m small_on) loff=$(m loss_off) lon=$(m loss_on)
 printf '\n%-44s %12s %12s %8s\n' "scenario (medians of $ROUNDS)" "without ack" "with ack" "ratio"
-printf '%-44s %12s\n' "link: Dom0 -> remote TCP, Mbit/s" "$link"
-printf '%-44s %12.1f %12.1f %8s\n' "1. 64 KiB send buffer, Mbit/s" "$soff" "$son" "$(ratio "$son" "$soff")"
-printf '%-44s %12s %12s %8s\n' "   with ack / link" "" "" "$(ratio "$son" "$link")"
-printf '%-44s %12.1f %12.1f %8s\n' "2. 1 % loss goodput, Mbit/s" "$loff" "$lon" "$(ratio "$lon" "$loff")"
+if row small; then
+	link=$(m link) soff=$(m small_off) son=$(m small_on)
+	printf '%-44s %12s\n' "link: Dom0 -> remote TCP, Mbit/s" "$link"
+	printf '%-44s %12.1f %12.1f %8s\n' "1. 64 KiB send buffer, Mbit/s" "$soff" "$son" "$(ratio "$son" "$soff")"
+	printf '%-44s %12s %12s %8s\n' "   with ack / link" "" "" "$(ratio "$son" "$link")"
+fi
+if row loss; then
+	loff=$(m loss_off) lon=$(m loss_on)
+	printf '%-44s %12.1f %12.1f %8s\n' "2. 1 % loss goodput, Mbit/s" "$loff" "$lon" "$(ratio "$lon" "$loff")"
+	printf '%-44s %12s %12s %8s\n' "   segments retransmitted on the WAN" "$(m loss1_rx_off)" "$(m loss1_rx_on)" \
+		"$(ratio "$(m loss1_rx_on)" "$(m loss1_rx_off)")"
+fi
+if row reorder; then
+	printf '%-44s %12.3f %12.3f %8s\n' "4. reorder, 50 MiB, s (without / with)" "$(m reorder_off)" "$(m reorder_on)" \
+		"$(ratio "$(m reorder_off)" "$(m reorder_on)")"
+	printf '%-44s %12s %12s %8s\n' "   segments retransmitted on the WAN" "$(m reorder_rx_off)" "$(m reorder_rx_on)" \
+		"$(ratio "$(m reorder_rx_on)" "$(m reorder_rx_off)")"
+fi
 worst=
-for n in 100K 1M 10M; do
+row fct && for n in 100K 1M 10M; do
 	printf '%-44s %12.3f %12.3f %8s\n' "3. FCT $n, s (ratio: without / with)" "$(m fct_${n}_off)" "$(m fct_${n}_on)" \
 		"$(ratio "$(m fct_${n}_off)" "$(m fct_${n}_on)")"
 done
-for n in 100K 1M 10M; do
+row fct && for n in 100K 1M 10M; do
 	printf '%-44s %12.3f %12.3f %8s\n' "   FCT $n into the guest, dir=rx, s" "$(m fctrx_${n}_off)" "$(m fctrx_${n}_on)" \
 		"$(ratio "$(m fctrx_${n}_off)" "$(m fctrx_${n}_on)")"
 done
-for f in fct fctrx; do
-	for n in 100K 1M 10M; do
-		worst="$worst $(ratio "$(m ${f}_${n}_off)" "$(m ${f}_${n}_on)")"
-	done
-done
-worst=$(echo $worst | tr ' ' '\n' | sort -g | head -n1)
 echo "bytes lost (sha256 mismatches): $lost"
-echo "BENCH ack_link_mbps $link"
-echo "BENCH ack_smallbuf_link_ratio $(ratio "$son" "$link")"
-echo "BENCH ack_smallbuf_speedup $(ratio "$son" "$soff")"
-echo "BENCH ack_loss1_goodput_ratio $(ratio "$lon" "$loff")"
+if row small; then
+	echo "BENCH ack_link_mbps $link"
+	echo "BENCH ack_smallbuf_link_ratio $(ratio "$son" "$link")"
+	echo "BENCH ack_smallbuf_speedup $(ratio "$son" "$soff")"
+fi
+if row loss; then
+	echo "BENCH ack_loss1_goodput_ratio $(ratio "$lon" "$loff")"
+	echo "BENCH ack_rexmit_excess_loss1 $(ratio "$(m loss1_rx_on)" "$(m loss1_rx_off)")"
+fi
 echo "BENCH ack_bytes_lost $lost"
-echo "BENCH ack_fct_1mb_ratio $(ratio "$(m fct_1M_off)" "$(m fct_1M_on)")"
-echo "BENCH ack_fct_rx_1mb_ratio $(ratio "$(m fctrx_1M_off)" "$(m fctrx_1M_on)")"
-echo "BENCH ack_fct_worst_ratio $worst"
+if row fct; then
+	for f in fct fctrx; do
+		for n in 100K 1M 10M; do
+			worst="$worst $(ratio "$(m ${f}_${n}_off)" "$(m ${f}_${n}_on)")"
+		done
+	done
+	worst=$(echo $worst | tr ' ' '\n' | sort -g | head -n1)
+	echo "BENCH ack_fct_1mb_ratio $(ratio "$(m fct_1M_off)" "$(m fct_1M_on)")"
+	echo "BENCH ack_fct_rx_1mb_ratio $(ratio "$(m fctrx_1M_off)" "$(m fctrx_1M_on)")"
+	echo "BENCH ack_fct_worst_ratio $worst"
+fi
+if row reorder; then
+	echo "BENCH ack_rexmit_excess $(ratio "$(m reorder_rx_on)" "$(m reorder_rx_off)")"
+	echo "BENCH ack_reorder_speedup $(ratio "$(m reorder_off)" "$(m reorder_on)")"
+fi

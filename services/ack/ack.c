@@ -28,7 +28,8 @@
 
 #define ACK_PEERS	64		/* remote addresses whose MAC we remember */
 
-static const char *const cc_names[] = { "none", "reno", NULL };
+/* enum ack_cc */
+static const char *const cc_names[] = { "none", "reno", "cubic", NULL };
 /* enum ack_recovery */
 static const char *const recovery_names[] = { "rack", "dupack", NULL };
 /* index + 1 is the core's ACK_DIR_* mask */
@@ -707,6 +708,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "spurious", s.tx.spurious) ?:
 	       netsvc_stats_put(st, "undos", s.tx.undos) ?:
 	       netsvc_stats_put(st, "reo_wnd_us", s.tx.reo_wnd_us) ?:
+	       netsvc_stats_put(st, "ss_exits", s.tx.ss_exits) ?:
 	       netsvc_stats_put(st, "rx_local_acks", s.rx.local_acks) ?:
 	       netsvc_stats_put(st, "rx_kept_bytes", s.rx.kept_bytes) ?:
 	       netsvc_stats_put(st, "rx_kept_peak", s.rx.kept_peak) ?:

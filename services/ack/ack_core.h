@@ -89,6 +89,7 @@ enum ack_dir {
 enum ack_cc {
 	ACK_CC_NONE,
 	ACK_CC_RENO,
+	ACK_CC_CUBIC,		/* RFC 9438, HyStart (ack_cc.c) */
 };
 
 /* Loss recovery of flows that negotiated SACK (ack_config.recovery). */
@@ -228,7 +229,7 @@ struct ack_config {
 	u32 retry_limit;	/* RTOs in a row before resetting the flow */
 	u32 dupthresh;		/* duplicate ACKs that trigger fast retransmit */
 	u32 rexmit_burst;	/* segments retransmitted per event at most */
-	u32 init_cwnd;		/* segments (cc=reno) */
+	u32 init_cwnd;		/* segments (cc=reno, cubic) */
 	u64 rto_init_ns, rto_min_ns, rto_max_ns;
 	u64 idle_ns;		/* free a flow with nothing kept after this */
 	u64 handshake_ns;	/* free a flow whose handshake is not done */
@@ -251,6 +252,7 @@ struct ack_dir_stats {
 	u64 spurious;		/* recoveries found spurious (RTO or fast) */
 	u64 undos;		/* congestion reductions and backoffs undone */
 	u64 reo_wnd_us;		/* reordering window last used by a flow */
+	u64 ss_exits;		/* slow starts ended by HyStart, before a loss */
 };
 
 struct ack_stats {

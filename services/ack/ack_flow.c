@@ -62,7 +62,7 @@ static void sanitize(struct ack_config *cfg)
 		cfg->rto_init_ns = cfg->rto_min_ns;
 	if (cfg->rto_init_ns > cfg->rto_max_ns)
 		cfg->rto_init_ns = cfg->rto_max_ns;
-	if (cfg->cc != ACK_CC_RENO)
+	if (cfg->cc > ACK_CC_CUBIC)
 		cfg->cc = ACK_CC_NONE;
 }
 

@@ -112,9 +112,8 @@ static void start_half(struct ack_core *c, struct ack_half *h, u32 isn,
 		       u32 mss)
 {
 	h->mss = mss;
-	h->cwnd = c->cfg.init_cwnd * mss;
-	h->ssthresh = ~0u;
 	h->una = h->nxt = h->edge = h->adv_edge = h->late_end = isn + 1;
+	ack_cc_init(c, h);
 }
 
 static void maybe_establish(struct ack_core *c, struct ack_flow *f)
@@ -222,6 +221,7 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 	}
 	if (seq_after(ra, h->una)) {
 		u32 top = seq_min(ra, h->nxt), acked = top - h->una;
+		u32 flight = h->nxt - h->una;
 
 		newack = true;
 		ack_release(c, h, acked);
@@ -247,16 +247,8 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		h->dupacks = 0;
 		sack_prune(h);
 		/* no growth in fast recovery; slow start again after an RTO */
-		if (c->cfg.cc == ACK_CC_RENO && acked &&
-		    (!(h->flags & H_RECOVERY) || (h->flags & H_LOSS))) {
-			u32 inc = umin(acked, h->mss);
-
-			if (h->cwnd >= h->ssthresh)	/* about 1 MSS per RTT */
-				inc = inc * h->mss / h->cwnd ? inc * h->mss / h->cwnd : 1;
-			h->cwnd += inc;
-			if (h->cwnd > (1u << 30))
-				h->cwnd = 1u << 30;
-		}
+		if (acked && (!(h->flags & H_RECOVERY) || (h->flags & H_LOSS)))
+			ack_cc_acked(c, h, acked, flight);
 		h->rto_at = h->una == h->nxt ? 0 : now + ack_rto_timeout(c, h);
 		ack_account(c, h);
 	} else if (ra == h->una && pure && h->una != h->nxt &&
@@ -287,20 +279,14 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 		ack_rack_after_ack(c, f, h, newack);
 	} else if (h->flags & H_RECOVERY) {
 		if (!seq_before(h->una, h->recover)) {
-			if (c->cfg.cc == ACK_CC_RENO && !(h->flags & H_LOSS))
-				h->cwnd = h->ssthresh;
+			ack_cc_recovered(c, h);
 			h->flags &= ~(H_RECOVERY | H_LOSS);
 		} else if (newack || dup) {
 			/* a partial ACK (force) or a dupack with SACK news */
 			ack_rexmit(c, f, h, ack_burst(c, h), newack, (h->flags & H_LOSS) != 0);
 		}
 	} else if (dup && h->dupacks == c->cfg.dupthresh) {
-		u32 flight = h->nxt - h->una;
-
-		if (c->cfg.cc == ACK_CC_RENO) {
-			h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
-			h->cwnd = h->ssthresh;
-		}
+		ack_cc_reduce(c, h, false);
 		h->flags |= H_RECOVERY;
 		h->recover = h->nxt;
 		h->retx_hi = h->una;

@@ -25,12 +25,14 @@
  *                 and the windows it advertises
  *   ack_timer.c   RTT, RTO and idle timers
  *   ack_recovery.c  loss recovery with SACK: RACK-TLP, pipe, spurious RTO undo
+ *   ack_cc.c      congestion control: reno, cubic, HyStart
  */
 #ifndef _NETSVC_ACK_INT_H
 #define _NETSVC_ACK_INT_H
 
 #include "ack_core.h"
 #include "ack_recovery.h"
+#include "ack_cc.h"
 
 #define CHUNK_ALLOC	4096		/* the largest chunk: one page */
 #define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
@@ -125,6 +127,7 @@ struct ack_half {
 	u32 nheld;
 
 	struct ack_rack rack;		/* ack_recovery.c, with SACK */
+	struct ack_cong cc;		/* ack_cc.c */
 };
 
 struct ack_flow {
@@ -250,6 +253,16 @@ void ack_rack_sent(struct ack_core *c, struct ack_half *h, u32 seq, u32 len);
 void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h);
 u64 ack_rack_deadline(const struct ack_half *h);
 void ack_rack_timer(struct ack_core *c, struct ack_flow *f, struct ack_half *h);
+
+/* ack_cc.c */
+bool ack_cc_on(const struct ack_core *c);
+void ack_cc_init(struct ack_core *c, struct ack_half *h);
+void ack_cc_acked(struct ack_core *c, struct ack_half *h, u32 acked, u32 flight);
+void ack_cc_rtt(struct ack_core *c, struct ack_half *h, u64 rtt);
+void ack_cc_reduce(struct ack_core *c, struct ack_half *h, bool rto);
+void ack_cc_recovered(struct ack_core *c, struct ack_half *h);
+void ack_cc_save(struct ack_half *h);
+void ack_cc_undo(struct ack_core *c, struct ack_half *h);
 
 /* ack_timer.c */
 void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r);

@@ -34,7 +34,7 @@ u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 	}
 	if (h->flags & H_RWIN)
 		lim = seq_min(lim, h->r_ack + h->r_wnd);
-	if (c->cfg.cc == ACK_CC_RENO)
+	if (ack_cc_on(c))
 		lim = seq_min(lim, h->una + h->cwnd);
 	return seq_max(lim, h->nxt);
 }
@@ -202,12 +202,12 @@ void ack_rexmit(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
 	}
 }
 
-/* Segments one event may retransmit: cc=reno keeps them within cwnd. */
+/* Segments one event may retransmit: reno and cubic keep them within cwnd. */
 u32 ack_burst(const struct ack_core *c, const struct ack_half *h)
 {
 	u32 n = c->cfg.rexmit_burst;
 
-	if (c->cfg.cc == ACK_CC_RENO && h->cwnd / h->mss < n)
+	if (ack_cc_on(c) && h->cwnd / h->mss < n)
 		n = h->cwnd / h->mss ? h->cwnd / h->mss : 1;
 	return n;
 }

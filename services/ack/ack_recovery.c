@@ -10,7 +10,7 @@
  *  - TLP: a probe (the last segment again) two RTTs after the sender last
  *    sent, so that a lost tail is repaired by RACK rather than by the RTO.
  *  - RFC 6675: only what is deemed lost is sent again, within cwnd minus
- *    what is in flight (cc=reno), also after an RTO: nothing SACKed and
+ *    what is in flight (cc=reno, cubic), also after an RTO: nothing SACKed and
  *    nothing still in flight goes out twice.
  *  - After an RTO (F-RTO, RFC 5682), an ACK for data the RTO did not resend
  *    shows the timeout was spurious (a delay spike): recovery stops, the
@@ -219,8 +219,8 @@ static u64 reo_wnd(struct ack_core *c, struct ack_half *h)
 	return w;
 }
 
-static void rack_update(struct ack_half *h, const struct ack_txrec *r, u32 end,
-			u64 now)
+static void rack_update(struct ack_core *c, struct ack_half *h,
+			const struct ack_txrec *r, u32 end, u64 now)
 {
 	struct ack_rack *k = &h->rack;
 	u64 rtt = now > r->t_lo ? now - r->t_lo : 0;
@@ -233,6 +233,8 @@ static void rack_update(struct ack_half *h, const struct ack_txrec *r, u32 end,
 		return;
 	if (!(r->flags & R_RETX) && (!k->min_rtt || rtt < k->min_rtt))
 		k->min_rtt = rtt ? rtt : 1;
+	if (!(r->flags & R_RETX))
+		ack_cc_rtt(c, h, rtt);
 	if (sent_after(r->t_lo, end, k->xmit_ts, k->end_seq)) {
 		k->xmit_ts = r->t_lo;
 		k->end_seq = end;
@@ -252,7 +254,7 @@ static void delivered(struct ack_core *c, struct ack_half *h, u32 a, u32 b,
 		e = seq_min(k->rec[i].end, b);
 		if (!seq_before(s, e) || !unsacked_piece(h, s, e, &ps, &pe))
 			continue;
-		rack_update(h, &k->rec[i], e, c->now);
+		rack_update(c, h, &k->rec[i], e, c->now);
 		/* delivered below what was already: reordering, if never resent */
 		if (!(k->rec[i].flags & R_RETX) && seq_before(e, k->fack) &&
 		    seq_after(k->fack, h->una))
@@ -397,14 +399,14 @@ static bool next_lost(const struct ack_half *h, u32 *ps, u32 *pe)
 	return false;
 }
 
-/* Send again what is deemed lost, within cwnd - pipe (reno) or the burst. */
+/* Send again what is deemed lost, within cwnd - pipe (reno, cubic) or the burst. */
 static void rack_rexmit(struct ack_core *c, struct ack_flow *f,
 			struct ack_half *h, u32 max)
 {
 	u32 n = 0, s, e;
 
 	while (n < max && next_lost(h, &s, &e)) {
-		if (c->cfg.cc == ACK_CC_RENO && n &&
+		if (ack_cc_on(c) && n &&
 		    pipe(h) + (e - s) > h->cwnd)
 			break;
 		ack_xmit(c, f, h, s, e - s, (h->flags & H_LOSS) != 0);
@@ -417,7 +419,7 @@ static u32 rexmit_budget(struct ack_core *c, struct ack_half *h)
 {
 	u32 p;
 
-	if (c->cfg.cc != ACK_CC_RENO)
+	if (!ack_cc_on(c))
 		return c->cfg.rexmit_burst;
 	p = pipe(h);
 	if (p >= h->cwnd)
@@ -428,18 +430,13 @@ static u32 rexmit_budget(struct ack_core *c, struct ack_half *h)
 static void enter_recovery(struct ack_core *c, struct ack_half *h)
 {
 	struct ack_rack *k = &h->rack;
-	u32 flight = h->nxt - h->una;
 
 	if (h->flags & H_RECOVERY)
 		return;
-	k->prior_cwnd = h->cwnd;
-	k->prior_ssthresh = h->ssthresh;
+	ack_cc_save(h);
 	k->undo_ok = true;
 	k->undo_retrans = 0;
-	if (c->cfg.cc == ACK_CC_RENO) {
-		h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
-		h->cwnd = h->ssthresh;
-	}
+	ack_cc_reduce(c, h, false);
 	h->flags |= H_RECOVERY;
 	h->recover = h->nxt;
 	/* a grown window lasts RACK_REO_PERSIST recoveries without DSACK */
@@ -453,10 +450,8 @@ static void undo(struct ack_core *c, struct ack_half *h)
 	struct ack_rack *k = &h->rack;
 	u32 i;
 
-	if (k->undo_ok && c->cfg.cc == ACK_CC_RENO) {
-		h->cwnd = k->prior_cwnd > h->cwnd ? k->prior_cwnd : h->cwnd;
-		h->ssthresh = k->prior_ssthresh;
-	}
+	if (k->undo_ok)
+		ack_cc_undo(c, h);
 	k->undo_ok = false;
 	h->backoff = 0;
 	h->flags &= ~(H_RECOVERY | H_LOSS);
@@ -515,8 +510,7 @@ void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
 		undo(c, h);
 	}
 	if ((h->flags & H_RECOVERY) && !seq_before(h->una, h->recover)) {
-		if (c->cfg.cc == ACK_CC_RENO && !(h->flags & H_LOSS))
-			h->cwnd = h->ssthresh;
+		ack_cc_recovered(c, h);
 		h->flags &= ~(H_RECOVERY | H_LOSS);
 		k->frto = false;
 	}
@@ -555,16 +549,10 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 
 	rec_trim(c, h);
 	if (!(h->flags & H_RECOVERY)) {
-		k->prior_cwnd = h->cwnd;
-		k->prior_ssthresh = h->ssthresh;
+		ack_cc_save(h);
 		k->undo_ok = true;
 	}
-	if (c->cfg.cc == ACK_CC_RENO) {
-		u32 flight = h->nxt - h->una;
-
-		h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
-		h->cwnd = h->mss;
-	}
+	ack_cc_reduce(c, h, true);
 	h->flags |= H_RECOVERY | H_LOSS;
 	h->recover = h->nxt;
 	h->dupacks = 0;

@@ -51,8 +51,7 @@ struct ack_rack {
 	u32 ambig_end;
 	u64 reo_at, tlp_at;	/* timers: 0 = not armed */
 	u64 frto_at;		/* when the RTO fired */
-	/* for undo: the congestion state before the last reduction */
-	u32 prior_cwnd, prior_ssthresh;
+	/* for undo: ack_cc_save() kept the congestion state before the reduction */
 	bool undo_ok;		/* a reduction happened that may be undone */
 	u32 undo_retrans;	/* retransmissions not yet reported duplicate (RFC 3708) */
 };

@@ -27,6 +27,7 @@ void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r)
 	if (rto > c->cfg.rto_max_ns)
 		rto = c->cfg.rto_max_ns;
 	h->rto = rto;
+	ack_cc_rtt(c, h, r);
 }
 
 /*
@@ -52,8 +53,6 @@ u64 ack_rto_timeout(const struct ack_core *c, const struct ack_half *h)
 static bool rto_fire(struct ack_core *c, struct ack_flow *f,
 		     struct ack_half *h, u64 now)
 {
-	u32 flight = h->nxt - h->una;
-
 	if (++h->retries > c->cfg.retry_limit) {
 		ack_reset_both(c, f);
 		return true;
@@ -61,10 +60,7 @@ static bool rto_fire(struct ack_core *c, struct ack_flow *f,
 	if (ack_rack_on(c, f, h)) {
 		ack_rack_rto(c, f, h);
 	} else {
-		if (c->cfg.cc == ACK_CC_RENO) {
-			h->ssthresh = flight / 2 > 2u * h->mss ? flight / 2 : 2u * h->mss;
-			h->cwnd = h->mss;
-		}
+		ack_cc_reduce(c, h, true);
 		h->flags |= H_RECOVERY | H_LOSS;
 		h->recover = h->nxt;
 		h->retx_hi = h->una;

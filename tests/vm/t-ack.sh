@@ -3,6 +3,7 @@
 # lossy, delayed uplink arrive intact (sha256), with ack doing local ACKs
 # and retransmissions; detach, unload and a vanished receiver lose nothing
 # silently; memory returns to zero.
+# limit: 1500
 set -u
 . "$TOP/tests/vm/lib.sh"
 trap topo_down EXIT
@@ -31,6 +32,7 @@ settled() {
 # Transfer sizes (MB) follow VM_SCALE (tests/vm/lib.sh scaled); the smoke
 # transfer's 5 MB do not, its local ACK count depends on them.
 BIG=$(scaled 50 5) V6=$(scaled 20 2) PAR_KB=$(scaled 1024 64) MID=$(scaled 30 10) GONE=$(scaled 50 20)
+CUBIC=$(scaled 10 2)
 uplink_netem "delay 10ms"
 netsvcctl attach ack vif3.0
 BASE_MEM=$(stat vif3.0 ack mem_bytes)
@@ -56,6 +58,35 @@ echo "  guest segments that arrived early: $(stat vif3.0 ack reordered)"
 expect no-fallback-under-loss "$(stat vif3.0 ack fallbacks)" 0
 if settled; then pass settled-after-loss; else fail settled-after-loss "state left"; fi
 netsvcctl show vif3.0 | sed -n '/flows /,$p'
+
+# --- issue 18's path: 40 ms RTT, 2 % loss, 25 % reordering, 1 % duplication.
+# RACK-TLP must see the duplicates and the reordering (DSACKs, a reordering
+# window) and find some of its recoveries needless or probe a tail; then
+# the same with cc=cubic, set live.
+REO="delay 20ms reorder 25% loss 2% duplicate 1%"
+uplink_netem "$REO"
+# counters since SNAP0, in SNAP
+since() { echo $(( $(jstat "$snap" ack "$1") - $(jstat "$snap0" ack "$1") )); }
+for cc in none cubic; do
+	mb=$BIG; [ $cc = cubic ] && mb=$CUBIC
+	expect_ok "set-cc-$cc" netsvcctl set ack vif3.0 cc=$cc
+	snap0=$(netsvcctl -j show vif3.0)
+	xfer "xfer-${mb}mb-reorder-cc-$cc" $mb
+	snap=$(netsvcctl -j show vif3.0)
+	echo "  cc=$cc: $XFER_SECS s; Dom0 retransmitted $(( $(since rexmit_fast) + $(since rexmit_rto) ))" \
+	     "segments ($(since rexmit_rto) on RTO), $(since dsacks) DSACKs, $(since tlp_probes) probes," \
+	     "$(since spurious) spurious, $(since undos) undos, reo_wnd $(jstat "$snap" ack reo_wnd_us) us," \
+	     "$(since ss_exits) HyStart exits"
+	expect_ge "rack-dsacks-cc-$cc" "$(since dsacks)" 1
+	expect_ge "rack-reo-wnd-cc-$cc" "$(jstat "$snap" ack reo_wnd_us)" 1
+	expect_ge "rack-probes-or-undos-cc-$cc" "$(( $(since tlp_probes) + $(since spurious) + $(since undos) ))" 1
+	expect "no-fallback-cc-$cc" "$(since fallbacks)" 0
+	if settled; then pass "settled-after-reorder-cc-$cc"; else fail "settled-after-reorder-cc-$cc" "state left"; fi
+done
+expect_err err-cc-value 1 "netsvcctl: set: cc=vegas: value for 'cc' is not one of none|reno|cubic" \
+	netsvcctl set ack vif3.0 cc=vegas
+expect param-cc-unchanged "$(stat vif3.0 ack cc)" cubic
+netsvcctl set ack vif3.0 cc=none
 
 # --- IPv6
 uplink_netem "delay 5ms loss 1%"

@@ -364,7 +364,8 @@ static void step(struct reader *r)
 			if (CFG.flow_budget > FLOW_MAX)
 				FLOW_MAX = CFG.flow_budget;
 		}
-		CFG.cc = m & 2 ? ACK_CC_RENO : ACK_CC_NONE;
+		/* (bit 5 is retry_limit's too: cubic's share of the bits) */
+		CFG.cc = m & 2 ? (m & 0x20 ? ACK_CC_CUBIC : ACK_CC_RENO) : ACK_CC_NONE;
 		CFG.port = m & 4 ? 80 : 0;
 		if ((m >> 3) & 3)
 			CFG.dirs = (m >> 3) & 3;
@@ -429,7 +430,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	m = rd8(&r);
 	CFG.flow_budget = 2048 + (u32)rd16(&r) * 2;
 	CFG.vif_budget = 4096 + (u64)rd16(&r) * 4;
-	CFG.cc = m & 1 ? ACK_CC_RENO : ACK_CC_NONE;
+	CFG.cc = m & 1 ? (m & 0x20 ? ACK_CC_CUBIC : ACK_CC_RENO) : ACK_CC_NONE;
 	CFG.port = m & 2 ? 80 : 0;
 	CFG.flow_limit = 1 + ((m >> 2) & 3);
 	CFG.retry_limit = m >> 5;

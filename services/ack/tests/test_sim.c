@@ -10,6 +10,7 @@
  *   guest <-(no loss)--- core <-(loss p, delay D)--- receiver
  */
 #include "harness.h"
+#include "../ack_int.h"	/* cwnd and ssthresh, for the cc cases */
 
 #define MS		1000000ull
 #define G		1000u
@@ -55,6 +56,17 @@ static u64 SPIKE_AT, SPIKE_LEN;	/* nothing sent in [at, at + len) arrives before
 static bool TAIL;		/* the last data segment's first transmission is lost */
 static bool tail_lost;
 static u64 sim_lost, sim_dups;	/* data packets lost on the way, received twice */
+/*
+ * A bottleneck toward the receiver: RATE bytes per ms through a drop-tail
+ * queue of QLIM bytes, ahead of the delay (a router's uplink).
+ */
+static u32 RATE, QLIM;
+static u64 q_busy;		/* the bottleneck sends until then */
+static u64 q_first_drop;	/* when it first dropped; 0: never */
+static u64 q_drops;
+static u32 DROP_CWND;		/* drop one data packet once tx cwnd reaches it */
+static bool drop_done;
+static const struct ack_half *tx_half(void);
 #define RWND		(WS ? 4u << 20 : 65535u)	/* the receiver's window */
 static u64 rng = 88172645463325252ull;
 
@@ -109,6 +121,24 @@ static void link_send(struct link *l, const struct pkt *p)
 		tail_lost = true;
 		sim_lost++;
 		return;
+	}
+	if (data && DROP_CWND && !drop_done && tx_half() && tx_half()->cwnd >= DROP_CWND) {
+		drop_done = true;
+		sim_lost++;
+		return;
+	}
+	if (l == &to_rcv && RATE) {
+		u64 start = q_busy > NOW ? q_busy : NOW;
+
+		if ((start - NOW) * RATE / MS + p->len > QLIM) {
+			if (!q_first_drop)
+				q_first_drop = NOW;
+			q_drops++;
+			sim_lost += data;
+			return;
+		}
+		q_busy = start + (p->len + 40) * MS / RATE;
+		at = q_busy + DELAY;
 	}
 	if (l->n == MAXPKT)
 		return;
@@ -501,6 +531,19 @@ static struct ack_seg mkseg(int dir, const struct pkt *p)
 	return s;
 }
 
+/* The tx half of the simulated flow, or NULL before the handshake. */
+static const struct ack_half *tx_half(void)
+{
+	struct pkt p = { 0 };
+	struct ack_seg s = mkseg(ACK_FROM_GUEST, &p);
+	const struct ack_flow *f;
+	struct ack_key k;
+
+	ack_key_from_seg(&k, &s);
+	f = ack_core_lookup(C, &k);
+	return f && (f->flags & F_EST) ? &f->tx : NULL;
+}
+
 static void guest_gets(u32 ack, u16 win)
 {
 	if (lt(ack, g_una))
@@ -680,7 +723,13 @@ struct scenario {
 	u64 spike_at, spike_len;	/* see SPIKE_AT */
 	bool tail;		/* see TAIL */
 	u32 check;		/* CHECK_*: what recovery must achieve */
+	u32 rate, qlim;		/* see RATE */
+	u32 drop_cwnd;		/* see DROP_CWND */
+	void (*tick)(void);	/* called every simulated ms */
 };
+
+static u64 SIM_MS;		/* how long the last sim() took, simulated */
+static struct ack_stats SIM_ST;	/* and its counters */
 
 /* issue 18: what loss recovery must achieve on a scenario */
 #define CHECK_ADAPTS	0x1	/* reordering: no retransmission in the second half */
@@ -712,6 +761,11 @@ static bool sim(const struct scenario *t)
 	SPIKE_LEN = t->spike_len;
 	TAIL = t->tail;
 	tail_lost = false;
+	RATE = t->rate;
+	QLIM = t->qlim;
+	q_busy = q_first_drop = q_drops = 0;
+	DROP_CWND = t->drop_cwnd;
+	drop_done = false;
 	sim_lost = sim_dups = 0;
 	NOW = 0;
 	DELAY = t->delay;
@@ -775,9 +829,13 @@ static bool sim(const struct scenario *t)
 			half_rexmits = st.tx.rexmit_fast + st.tx.rexmit_rto;
 			half = true;
 		}
+		if (t->tick)
+			t->tick();
 		NOW += MS;
 	}
 	ack_core_stats(C, &st);
+	SIM_ST = st;
+	SIM_MS = NOW / MS;
 	if (g_una != G + 2 + total)
 		why = "the guest never saw its FIN acknowledged";
 	else if (r_nxt != G + 2 + total || delivered_bytes != (u64)total + 1)
@@ -803,8 +861,10 @@ static bool sim(const struct scenario *t)
 	ack_core_destroy(C);
 	if (!why && H.live)
 		why = "leak";
+	if (!name && !why)
+		return true;	/* a run for a comparison: no line of its own */
 	if (why) {
-		printf("FAIL %s: %s (guest una +%u, receiver +%u, %llu ms)\n", name, why,
+		printf("FAIL %s: %s (guest una +%u, receiver +%u, %llu ms)\n", name ? name : "ack_sim", why,
 		       g_una - G, r_nxt - G, (unsigned long long)(NOW / MS));
 		return false;
 	}
@@ -820,6 +880,192 @@ static bool sim(const struct scenario *t)
 	       (unsigned long long)st.tx.spurious, (unsigned long long)st.tx.undos,
 	       (unsigned long long)st.tx.reo_wnd_us);
 	return true;
+}
+
+/* ---- cc=cubic against its formula and against reno ---- */
+
+static double cbrt_d(double x)
+{
+	double y = x > 1 ? x / 3 : 1;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		y -= (y * y * y - x) / (3 * y * y);
+	return y;
+}
+
+/*
+ * The curve: the test watches cwnd every ms; the reduction is the first
+ * drop of cwnd, the epoch starts when it first grows after recovery, and
+ * from there cwnd
+ * must follow W(t) = C (t - K)^3 + W_max, C = 0.4 segments/s^3, with
+ * K = cbrt((W_max - cwnd_epoch) / C), W_max being what was in flight: lie
+ * between W(t) and W(t + RTT), within 4 % of W_max (cwnd trails its
+ * target by a fraction of an RTT).
+ */
+static u32 cv_prev_cwnd, cv_prev_flight, cv_wmax, cv_after, cv_epoch_cwnd;
+static u64 cv_epoch, cv_checked;
+static double cv_K, cv_worst, cv_worst_t;
+
+static void cv_tick(void)
+{
+	const struct ack_half *h = tx_half();
+	double t, w, dev;
+
+	if (!h)
+		return;
+	if (!cv_wmax && cv_prev_cwnd && h->cwnd < cv_prev_cwnd) {
+		cv_wmax = cv_prev_flight;
+		cv_after = h->cwnd;
+	} else if (cv_wmax && !cv_epoch && !(h->flags & H_RECOVERY) &&
+		   h->cwnd > cv_prev_cwnd) {
+		/* the first ACK after recovery: congestion avoidance begins */
+		cv_epoch = NOW;
+		cv_epoch_cwnd = cv_prev_cwnd;
+		cv_K = cbrt_d(((double)cv_wmax - cv_epoch_cwnd) / MSS / 0.4);
+	} else if (cv_epoch && NOW > cv_epoch) {
+		t = (double)(NOW - cv_epoch) / 1e9;
+		if (t <= 1.5 * cv_K) {
+			/* RFC 9438 aims at W(t + RTT): between the two is on the curve */
+			double ahead = t + 2.0 * DELAY / 1e9 - cv_K;
+
+			w = 0.4 * (t - cv_K) * (t - cv_K) * (t - cv_K) * MSS + cv_wmax;
+			dev = ((double)h->cwnd - w) / cv_wmax;
+			if (dev > 0) {
+				w = 0.4 * ahead * ahead * ahead * MSS + cv_wmax;
+				dev = (double)h->cwnd > w ? ((double)h->cwnd - w) / cv_wmax : 0;
+			}
+			if (dev < 0)
+				dev = -dev;
+			if (dev > cv_worst) {
+				cv_worst = dev;
+				cv_worst_t = t;
+			}
+			cv_checked++;
+		}
+	}
+	cv_prev_cwnd = h->cwnd;
+	cv_prev_flight = h->nxt - h->una;
+}
+
+static int t_cubic_curve(void)
+{
+	struct scenario t = { NULL, ACK_CC_CUBIC, 0, 1, 7, 0, 50 * MS, 24 << 20,
+			      .drop_cwnd = 64 * MSS, .tick = cv_tick };
+	double beta;
+	int failed = 0;
+
+	cv_prev_cwnd = cv_wmax = 0;
+	cv_epoch = cv_checked = 0;
+	cv_worst = 0;
+	if (!sim(&t)) {
+		printf("FAIL ack_sim_cubic_curve: the transfer failed\n");
+		return 2;
+	}
+	beta = cv_wmax ? (double)cv_after / cv_wmax : 0;
+	if (beta < 0.68 || beta > 0.72) {
+		printf("FAIL ack_sim_cubic_beta: cwnd %u after %u in flight (%.3f, not 0.7)\n",
+		       cv_after, cv_wmax, beta);
+		failed++;
+	} else {
+		printf("PASS ack_sim_cubic_beta (cwnd %u after %u in flight: %.3f)\n",
+		       cv_after, cv_wmax, beta);
+	}
+	/* the curve must have been followed up to 1.5 K, past its plateau */
+	if (cv_checked < 1000 * 1.4 * cv_K || cv_worst > 0.04) {
+		printf("FAIL ack_sim_cubic_curve: cwnd off W(t) by %.1f %% of W_max at t %.2f s "
+		       "(K %.2f s, W_max %u segments, %llu ms checked)\n", 100 * cv_worst,
+		       cv_worst_t, cv_K, cv_wmax / MSS, (unsigned long long)cv_checked);
+		failed++;
+	} else {
+		printf("PASS ack_sim_cubic_curve (K %.2f s, W_max %u segments, from %u; "
+		       "within %.1f %% of W_max over %llu ms, worst at %.2f s)\n", cv_K, cv_wmax / MSS,
+		       cv_epoch_cwnd / MSS, 100 * cv_worst, (unsigned long long)cv_checked,
+		       cv_worst_t);
+	}
+	return failed;
+}
+
+/* HyStart: when slow start ended, against when the bottleneck first dropped. */
+static u64 hs_exit;
+
+static void hs_tick(void)
+{
+	const struct ack_half *h = tx_half();
+
+	if (h && !hs_exit && h->ssthresh != ~0u)
+		hs_exit = NOW;
+}
+
+/* One run of a comparison: the same random stream for each cc compared. */
+struct cc_run {
+	u64 ms, rexmits, ss_exit, first_drop, drops, hystart;
+};
+
+static bool cc_run(struct scenario *t, int cc, struct cc_run *o)
+{
+	t->cc = cc;
+	hs_exit = 0;
+	rng = 88172645463325252ull;
+	if (!sim(t))
+		return false;
+	o->ms = SIM_MS;
+	o->rexmits = SIM_ST.tx.rexmit_fast + SIM_ST.tx.rexmit_rto;
+	o->ss_exit = hs_exit;
+	o->first_drop = q_first_drop;
+	o->drops = q_drops;
+	o->hystart = SIM_ST.tx.ss_exits;
+	return true;
+}
+
+static int t_hystart(void)
+{
+	/* 10 Mbit/s, 40 ms, a queue of two BDPs (a cheap router's) */
+	struct scenario t = { NULL, ACK_CC_CUBIC, 0, 1, 7, 0, 20 * MS, 4 << 20,
+			      .rate = 1250, .qlim = 100000, .tick = hs_tick };
+	struct cc_run c, r;
+
+	if (!cc_run(&t, ACK_CC_CUBIC, &c) || !cc_run(&t, ACK_CC_RENO, &r))
+		return 1;
+	/* reno shows the path punishes a slow start that runs into the queue */
+	if (!c.hystart || !c.ss_exit || (c.first_drop && c.first_drop < c.ss_exit) ||
+	    !r.first_drop || r.ss_exit < r.first_drop) {
+		printf("FAIL ack_sim_cubic_hystart: cubic left slow start at %llu ms (%llu HyStart "
+		       "exits), first drop at %llu ms; reno at %llu ms, first drop %llu ms\n",
+		       (unsigned long long)(c.ss_exit / MS), (unsigned long long)c.hystart,
+		       (unsigned long long)(c.first_drop / MS), (unsigned long long)(r.ss_exit / MS),
+		       (unsigned long long)(r.first_drop / MS));
+		return 1;
+	}
+	printf("PASS ack_sim_cubic_hystart (slow start ended at %llu ms, first drop %s%llu ms, "
+	       "%llu drops; reno: first drop at %llu ms, %llu drops)\n",
+	       (unsigned long long)(c.ss_exit / MS), c.first_drop ? "at " : "never, ",
+	       (unsigned long long)(c.first_drop ? c.first_drop / MS : c.ms),
+	       (unsigned long long)c.drops, (unsigned long long)(r.first_drop / MS),
+	       (unsigned long long)r.drops);
+	return 0;
+}
+
+/* On a long path, cubic in the time reno takes or less, no more resent. */
+static int t_cubic_vs_reno(void)
+{
+	struct scenario t = { NULL, ACK_CC_CUBIC, 1, 1, 7, 0, 100 * MS, 8 << 20,
+			      .rate = 6250, .qlim = 1250000 };
+	struct cc_run c, r;
+
+	if (!cc_run(&t, ACK_CC_CUBIC, &c) || !cc_run(&t, ACK_CC_RENO, &r))
+		return 1;
+	if (c.ms > r.ms || c.rexmits > r.rexmits + r.rexmits / 10 + 2) {
+		printf("FAIL ack_sim_cubic_vs_reno: cubic %llu ms, %llu retransmissions; reno "
+		       "%llu ms, %llu\n", (unsigned long long)c.ms, (unsigned long long)c.rexmits,
+		       (unsigned long long)r.ms, (unsigned long long)r.rexmits);
+		return 1;
+	}
+	printf("PASS ack_sim_cubic_vs_reno (200 ms RTT, 50 Mbit/s, 0.1 %% loss, 8 MiB: cubic "
+	       "%llu ms, %llu retransmissions; reno %llu ms, %llu)\n", (unsigned long long)c.ms,
+	       (unsigned long long)c.rexmits, (unsigned long long)r.ms,
+	       (unsigned long long)r.rexmits);
+	return 0;
 }
 
 int main(void)
@@ -860,6 +1106,18 @@ int main(void)
 			passed++;
 		else
 			failed++;
+	}
+	{
+		int f = t_cubic_curve();
+
+		failed += f;
+		passed += 2 - (f > 2 ? 2 : f);
+		f = t_hystart();
+		failed += f;
+		passed += !f;
+		f = t_cubic_vs_reno();
+		failed += f;
+		passed += !f;
 	}
 	for (i = 0; i < sizeof(rx) / sizeof(rx[0]); i++) {
 		if (sim_rx(&rx[i]))
