@@ -231,10 +231,11 @@ static void rack_update(struct ack_core *c, struct ack_half *h,
 	/* after a spurious RTO, whatever was resent arrives as the original */
 	if ((r->flags & R_RETX) && k->ambig && seq_before(end, k->ambig_end))
 		return;
-	if (!(r->flags & R_RETX) && (!k->min_rtt || rtt < k->min_rtt))
-		k->min_rtt = rtt ? rtt : 1;
-	if (!(r->flags & R_RETX))
+	if (!(r->flags & R_RETX)) {
+		if (!k->min_rtt || rtt < k->min_rtt)
+			k->min_rtt = rtt ? rtt : 1;
 		ack_cc_rtt(c, h, rtt);
+	}
 	if (sent_after(r->t_lo, end, k->xmit_ts, k->end_seq)) {
 		k->xmit_ts = r->t_lo;
 		k->end_seq = end;
