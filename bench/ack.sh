@@ -33,10 +33,14 @@ row() { [[ " $ROWS " == *" $1 "* ]]; }
 trap topo_down EXIT
 load_modules && insmod "$TOP/services/ack/netsvc_ack.ko" || exit 1
 topo_up
+# wan NETEM: the uplink, both ways, plus the rate limit toward the remote.
 # The rate limit goes on a separate netem per side so that the delay queue
 # does not also police the rate (netem's own rate cap is per packet).
-tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
-ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
+wan() {
+	tc qdisc replace dev up0 root netem $1 rate $RATE limit 10000
+	ip netns exec remote tc qdisc replace dev eth0 root netem $1 limit 10000
+}
+wan "delay 25ms"
 ip netns exec remote iperf3 -s -D >/dev/null 2>&1; listening remote 5201
 out=/tmp/bench; mkdir -p $out
 ack_on() { netsvcctl attach ack vif3.0 >/dev/null; }
@@ -106,8 +110,7 @@ fi
 
 if row loss; then
 echo "--- 2. default guest, 1 % loss both ways, 10 MB transfers (sha256)"
-tc qdisc replace dev up0 root netem delay 25ms loss 1% rate $RATE limit 10000
-ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms loss 1% limit 10000
+wan "delay 25ms loss 1%"
 for r in $(seq "$ROUNDS"); do
 	xfer_rexmit loss1 10
 	echo "scale=3; 10 * 8 * 1.048576 / $(tail -n1 $out/loss1_off)" | bc >> $out/loss_off
@@ -119,8 +122,7 @@ fi
 
 if row fct; then
 echo "--- 3. flow completion time, no loss"
-tc qdisc replace dev up0 root netem delay 25ms rate $RATE limit 10000
-ip netns exec remote tc qdisc replace dev eth0 root netem delay 25ms limit 10000
+wan "delay 25ms"
 for r in $(seq "$ROUNDS"); do
 	for sz in 100K:102400 1M:1048576 10M:10485760; do
 		n=${sz%%:*} b=${sz#*:}
@@ -136,9 +138,7 @@ fi
 
 if row reorder; then
 echo "--- 4. reorder: 40 ms RTT, 2 % loss, 25 % reordering, 1 % duplication, 50 MiB"
-net="delay 20ms reorder 25% loss 2% duplicate 1%"
-tc qdisc replace dev up0 root netem $net rate $RATE limit 10000
-ip netns exec remote tc qdisc replace dev eth0 root netem $net limit 10000
+wan "delay 20ms reorder 25% loss 2% duplicate 1%"
 for r in $(seq "$ROUNDS"); do
 	xfer_rexmit reorder 50
 	echo "round $r: without ack $(tail -n1 $out/reorder_off) s, $(tail -n1 $out/reorder_rx_off) retransmitted;" \
@@ -147,6 +147,11 @@ done
 fi
 
 m() { median < $out/$1; }
+# excess ROW: WAN retransmissions with ack over the guest's own without
+excess() { ratio "$(m ${1}_rx_on)" "$(m ${1}_rx_off)"; }
+rexmit_line() {
+	printf '%-44s %12s %12s %8s\n' "   segments retransmitted on the WAN" "$(m ${1}_rx_off)" "$(m ${1}_rx_on)" "$(excess $1)"
+}
 printf '\n%-44s %12s %12s %8s\n' "scenario (medians of $ROUNDS)" "without ack" "with ack" "ratio"
 if row small; then
 	link=$(m link) soff=$(m small_off) son=$(m small_on)
@@ -157,14 +162,12 @@ fi
 if row loss; then
 	loff=$(m loss_off) lon=$(m loss_on)
 	printf '%-44s %12.1f %12.1f %8s\n' "2. 1 % loss goodput, Mbit/s" "$loff" "$lon" "$(ratio "$lon" "$loff")"
-	printf '%-44s %12s %12s %8s\n' "   segments retransmitted on the WAN" "$(m loss1_rx_off)" "$(m loss1_rx_on)" \
-		"$(ratio "$(m loss1_rx_on)" "$(m loss1_rx_off)")"
+	rexmit_line loss1
 fi
 if row reorder; then
 	printf '%-44s %12.3f %12.3f %8s\n' "4. reorder, 50 MiB, s (without / with)" "$(m reorder_off)" "$(m reorder_on)" \
 		"$(ratio "$(m reorder_off)" "$(m reorder_on)")"
-	printf '%-44s %12s %12s %8s\n' "   segments retransmitted on the WAN" "$(m reorder_rx_off)" "$(m reorder_rx_on)" \
-		"$(ratio "$(m reorder_rx_on)" "$(m reorder_rx_off)")"
+	rexmit_line reorder
 fi
 worst=
 row fct && for n in 100K 1M 10M; do
@@ -183,7 +186,7 @@ if row small; then
 fi
 if row loss; then
 	echo "BENCH ack_loss1_goodput_ratio $(ratio "$lon" "$loff")"
-	echo "BENCH ack_rexmit_excess_loss1 $(ratio "$(m loss1_rx_on)" "$(m loss1_rx_off)")"
+	echo "BENCH ack_rexmit_excess_loss1 $(excess loss1)"
 fi
 echo "BENCH ack_bytes_lost $lost"
 if row fct; then
@@ -198,6 +201,6 @@ if row fct; then
 	echo "BENCH ack_fct_worst_ratio $worst"
 fi
 if row reorder; then
-	echo "BENCH ack_rexmit_excess $(ratio "$(m reorder_rx_on)" "$(m reorder_rx_off)")"
+	echo "BENCH ack_rexmit_excess $(excess reorder)"
 	echo "BENCH ack_reorder_speedup $(ratio "$(m reorder_off)" "$(m reorder_on)")"
 fi
