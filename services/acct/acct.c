@@ -4,11 +4,13 @@
  * and protocol class, and keeps the heaviest flows so an operator can see who
  * a guest talks to.  It only observes: every packet is accepted.
  *
- * The class counters are per-CPU.  The flow table has a lock per bucket, so
- * two CPUs only contend when their packets hash to the same bucket.  When the
- * table is full a new flow replaces the lightest flow of its own bucket (or is
- * counted as untracked when that bucket is empty): a global minimum would need
- * a global lock.
+ * Every counter is per-CPU, the flow's too, so a packet of a known flow
+ * writes nothing another CPU writes: it finds its flow under RCU and adds to
+ * this CPU's counters, with no lock and no atomic.  Only a new flow takes its
+ * bucket's lock.  When the table is full a new flow replaces the lightest flow
+ * of its own bucket (or is counted as untracked when that bucket is empty): a
+ * global minimum would need a global lock.  The replaced flow is freed after
+ * a grace period, since a packet on another CPU may still be counting on it.
  *
  * Per packet the flow key is built in place as 64-bit words, so that hashing
  * (IPv4: three words and a seed, no byte loop) and comparing (five XORs) stay
@@ -85,7 +87,14 @@ static_assert(sizeof(struct acct_key) == 40);
 struct acct_flow {
 	struct hlist_node node;
 	struct acct_key key;
-	u64 packets, bytes;
+	u64 __percpu *bytes;	/* the flow's bytes counted on each CPU */
+	struct rcu_head rcu;
+};
+
+/* A flow as show reports it: the per-CPU counts summed. */
+struct acct_flow_snap {
+	struct acct_key key;
+	u64 bytes;
 };
 
 struct acct_bucket {
@@ -199,44 +208,98 @@ static bool key_equal(const struct acct_key *a, const struct acct_key *b)
 		 (a->w64[4] ^ b->w64[4]));
 }
 
+/*
+ * Sum of a flow's per-CPU counts.  A count read while another CPU adds to it
+ * may miss that packet: show reports what was counted by about then.
+ */
+static u64 flow_bytes(const struct acct_flow *f)
+{
+	u64 n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(*per_cpu_ptr(f->bytes, cpu));
+	return n;
+}
+
+static void free_flow(struct acct_flow *f)
+{
+	free_percpu(f->bytes);
+	kfree(f);
+}
+
+static void free_flow_rcu(struct rcu_head *head)
+{
+	free_flow(container_of(head, struct acct_flow, rcu));
+}
+
+static struct acct_flow *find_flow(struct acct_bucket *b, const struct acct_key *k)
+{
+	struct acct_flow *f;
+
+	hlist_for_each_entry_rcu(f, &b->flows, node)
+		if (key_equal(&f->key, k))
+			return f;
+	return NULL;
+}
+
+/* A flow for @k in @b: new, or the bucket's lightest replaced.  b->lock held. */
+static struct acct_flow *add_flow(struct acct_priv *p, struct acct_bucket *b,
+				  const struct acct_key *k)
+{
+	struct acct_flow *f, *lightest = NULL;
+	u64 least = 0, n;
+
+	if (atomic_inc_return(&p->n_flows) > p->max_flows) {
+		atomic_dec(&p->n_flows);
+		hlist_for_each_entry(f, &b->flows, node) {
+			n = flow_bytes(f);
+			if (!lightest || n < least) {
+				lightest = f;
+				least = n;
+			}
+		}
+		if (!lightest)
+			return NULL;
+	}
+	f = kmalloc(sizeof(*f), GFP_ATOMIC | __GFP_NOWARN);
+	if (f)
+		f->bytes = alloc_percpu_gfp(u64, GFP_ATOMIC | __GFP_NOWARN);
+	if (!f || !f->bytes) {
+		kfree(f);
+		if (!lightest)
+			atomic_dec(&p->n_flows);
+		return NULL;
+	}
+	f->key = *k;
+	if (lightest) {
+		atomic64_inc(&p->evictions);
+		hlist_replace_rcu(&lightest->node, &f->node);
+		call_rcu(&lightest->rcu, free_flow_rcu);
+	} else {
+		hlist_add_head_rcu(&f->node, &b->flows);
+	}
+	return f;
+}
+
+/* Called under RCU (the hook's), BHs off. */
 static void track_flow(struct acct_priv *p, const struct acct_key *k, unsigned int len)
 {
 	struct acct_bucket *b = &p->buckets[key_hash(k, p->seed) % ACCT_BUCKETS];
-	struct acct_flow *f, *lightest = NULL;
+	struct acct_flow *f = find_flow(b, k);
 
-	spin_lock(&b->lock);
-	hlist_for_each_entry(f, &b->flows, node) {
-		if (key_equal(&f->key, k))
-			goto found;
-		if (!lightest || f->bytes < lightest->bytes)
-			lightest = f;
-	}
-	if (atomic_inc_return(&p->n_flows) > p->max_flows) {
-		atomic_dec(&p->n_flows);
-		if (!lightest) {
-			atomic64_inc(&p->untracked);
-			goto out;
-		}
-		/* Reuse the lightest flow of this bucket for the new one. */
-		atomic64_inc(&p->evictions);
-		f = lightest;
-	} else {
-		f = kmalloc(sizeof(*f), GFP_ATOMIC);
+	if (unlikely(!f)) {
+		spin_lock(&b->lock);
+		f = find_flow(b, k);	/* another CPU may have added it */
+		if (!f)
+			f = add_flow(p, b, k);
+		spin_unlock(&b->lock);
 		if (!f) {
-			atomic_dec(&p->n_flows);
 			atomic64_inc(&p->untracked);
-			goto out;
+			return;
 		}
-		hlist_add_head(&f->node, &b->flows);
 	}
-	f->key = *k;
-	f->packets = 0;
-	f->bytes = 0;
-found:
-	f->packets++;
-	f->bytes += len;
-out:
-	spin_unlock(&b->lock);
+	__this_cpu_add(*f->bytes, len);
 }
 
 static unsigned int acct_packet(struct netsvc_attachment *att, struct sk_buff *skb, int dir)
@@ -316,37 +379,41 @@ static void acct_detach(struct netsvc_attachment *att)
 	struct hlist_node *tmp;
 	int i;
 
+	/* The hooks are gone and their readers done: no packet counts any more. */
 	for (i = 0; i < ACCT_BUCKETS; i++)
 		hlist_for_each_entry_safe(f, tmp, &p->buckets[i].flows, node)
-			kfree(f);
+			free_flow(f);
 	kfree(p->buckets);
 	free_percpu(p->pcpu);
 }
 
 /* The @n heaviest flows, heaviest first, copied out under the bucket locks. */
-static unsigned int heaviest(struct acct_priv *p, struct acct_flow *top, unsigned int n)
+static unsigned int heaviest(struct acct_priv *p, struct acct_flow_snap *top, unsigned int n)
 {
 	unsigned int have = 0, i, j;
 	struct acct_flow *f;
+	u64 bytes;
 
 	for (i = 0; i < ACCT_BUCKETS && n; i++) {
 		spin_lock_bh(&p->buckets[i].lock);
 		hlist_for_each_entry(f, &p->buckets[i].flows, node) {
-			if (have == n && f->bytes <= top[n - 1].bytes)
+			bytes = flow_bytes(f);
+			if (have == n && bytes <= top[n - 1].bytes)
 				continue;
 			j = have < n ? have++ : n - 1;
-			while (j > 0 && top[j - 1].bytes < f->bytes) {
+			while (j > 0 && top[j - 1].bytes < bytes) {
 				top[j] = top[j - 1];
 				j--;
 			}
-			top[j] = *f;
+			top[j].key = f->key;
+			top[j].bytes = bytes;
 		}
 		spin_unlock_bh(&p->buckets[i].lock);
 	}
 	return have;
 }
 
-static int put_flow(struct netsvc_stats *st, unsigned int i, const struct acct_flow *f)
+static int put_flow(struct netsvc_stats *st, unsigned int i, const struct acct_flow_snap *f)
 {
 	const struct acct_key *k = &f->key;
 	const char *proto = k->proto == IPPROTO_TCP ? "tcp" : "udp";
@@ -366,7 +433,7 @@ static int acct_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *s
 {
 	struct acct_priv *p = netsvc_priv(att);
 	u64 packets[NDIR][NCLASS] = {}, bytes[NDIR][NCLASS] = {};
-	struct acct_flow *top;
+	struct acct_flow_snap *top;
 	unsigned int n, i;
 	char name[48];
 	int cpu, d, c, err = 0;
@@ -432,6 +499,7 @@ static int __init acct_init(void)
 static void __exit acct_exit(void)
 {
 	netsvc_service_unregister(&acct_ops);
+	rcu_barrier();		/* flows replaced in a table: freed by call_rcu */
 }
 
 module_init(acct_init);
