@@ -75,13 +75,14 @@ ack() {	# ack on|off
 }
 # cpu DOMAIN: its vCPU time so far, in seconds (0.1 s resolution)
 cpu() { xl vcpu-list "$1" | awk 'NR > 1 { t += $6 } END { print t }'; }
-# dl FILE: one download into g1; appends its goodput in Mbit/s to FILE, or
+# dl FILE: one download into g1 (the end time is taken when sha256sum ends,
+# not the pipeline: its sleep, which keeps nc's stdin open, runs on); appends its goodput in Mbit/s to FILE, or
 # "timeout" / "failed" when it did not finish (which fails the figure), or
 # "lost" when it finished with a wrong sha256 (counted in bytes lost).
 # Prints one line saying which, with g1's share of the pCPU meanwhile.
 dl() {
 	local f=$1 t0 t1= got i rc c0 c1 res why
-	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end) < /dev/null > /dev/null 2>&1 &
+	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | { sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end; }) < /dev/null > /dev/null 2>&1 &
 		for i in \$(seq 100); do grep -q ':2328 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done"
 	c0=$(cpu g1)
 	t0=$(gx g1 "cut -d' ' -f1 /proc/uptime")
@@ -136,7 +137,7 @@ echo "g1's sha256 rate, g2 idle: $(hashrate) Mbit/s"
 busy on; echo "g1's sha256 rate, g2 busy: $(hashrate) Mbit/s"; busy off
 
 for r in $(seq "$ROUNDS"); do
-	echo "round $r"
+	echo "round $r ($(date +%T))"
 	busy on
 	if row cap; then rmem 262144; pair cap; fi
 	rmem 6291456
