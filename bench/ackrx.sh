@@ -75,11 +75,12 @@ ack() {	# ack on|off
 }
 # cpu DOMAIN: its vCPU time so far, in seconds (0.1 s resolution)
 cpu() { xl vcpu-list "$1" | awk 'NR > 1 { t += $6 } END { print t }'; }
-# dl FILE: one download into g1 (the end time is taken when sha256sum ends,
-# not the pipeline: its sleep, which keeps nc's stdin open, runs on); appends its goodput in Mbit/s to FILE, or
+# dl FILE: one download into g1; appends its goodput in Mbit/s to FILE, or
 # "timeout" / "failed" when it did not finish (which fails the figure), or
 # "lost" when it finished with a wrong sha256 (counted in bytes lost).
-# Prints one line saying which, with g1's share of the pCPU meanwhile.
+# Prints one line saying which, with g1's share of the pCPU meanwhile.  The
+# end is when sha256sum ends, not the pipeline: its sleep, which keeps nc's
+# stdin open, runs on.
 dl() {
 	local f=$1 t0 t1= got i rc c0 c1 res why
 	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | { sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end; }) < /dev/null > /dev/null 2>&1 &
