@@ -46,8 +46,8 @@ uplink_netem "$WAN"
 # paused guest, Dom0 resends
 grecv_start g1 "$BIG" 9000
 for i in $(seq 100); do [ "$(stat "$v1" ack rx_local_acks)" -ge 100 ] 2> /dev/null && break; sleep 0.2; done
-a0=$(stat "$v1" ack rx_local_acks)
 xl pause g1
+a0=$(stat "$v1" ack rx_local_acks)
 echo "    g1 paused at $(date +%T), rx_local_acks $a0"
 sleep 4
 a1=$(stat "$v1" ack rx_local_acks) k1=$(stat "$v1" ack rx_kept_bytes)
