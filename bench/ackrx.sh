@@ -3,29 +3,59 @@
 # The ack service's rx direction in the vSnoop setting, on the emulated Xen
 # host: a remote sender in Dom0 (namespace "remote", 10 ms RTT through netem)
 # downloads MB MiB into guest g1 while g1 shares its physical CPU with a
-# CPU-bound guest (g2 spinning; both pinned to pCPU 0, Dom0 to pCPU 1).
+# CPU-bound guest (g2 spinning).  Both guests run in a cpupool of their own
+# on pCPU 1 under the credit scheduler (Xen 4.17's default is credit2,
+# whose slices are short and have no tunable length; credit's 30 ms
+# timeslice is the setting vSnoop was built for), Dom0 alone on pCPU 0.
 # Goodput is measured at the guest (from just before the sender starts until
 # the guest has hashed the last byte: its own clock, /proc/uptime), sha256
 # checked there.  Two guest profiles: the receive buffer capped at 256 KiB
 # (tcp_rmem max, as many appliance and older guests run) and Linux's default;
 # and the default guest with g2 idle.  Without and with `ack dir=rx`
 # alternate within each round; medians of ROUNDS rounds.
+#
+# Arguments (KEY=VALUE, for tests/xen/run bench/ackrx.sh ...): rounds=3
+# mb=10 sched=credit|credit2 tslice=MS (credit's timeslice, default 30)
+# ratelimit=US only=cap,def,idle (which rows).
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
-ROUNDS=${ROUNDS:-3} MB=${MB:-10}
+ROUNDS=3 MB=10 SCHED=credit TSLICE= RATELIMIT= ONLY=cap,def,idle
+for a; do
+	case $a in
+	rounds=*) ROUNDS=${a#*=} ;; mb=*) MB=${a#*=} ;; sched=*) SCHED=${a#*=} ;;
+	tslice=*) TSLICE=${a#*=} ;; ratelimit=*) RATELIMIT=${a#*=} ;; only=*) ONLY=${a#*=} ;;
+	*) echo "ackrx: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
 v1=$(guest_vif g1) ip1=$(guest_ip g1)
-out=/tmp/bench; mkdir -p $out
-lost=0
+out=/tmp/bench; rm -rf $out; mkdir -p $out
+LIMIT=$((30 + MB * 8))	# seconds a download may take (1 Mbit/s would be a failure anyway)
+lost=0 failed=0
+row() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 
 modprobe netsvc_ack || exit 1
-sched=$(xl info | sed -n 's/^xen_scheduler *: *//p')
-echo "scheduler: $sched"
-[ "$sched" = credit2 ] && xl sched-credit2 -s
-xl sched-credit -s 2>/dev/null
-xl vcpu-pin Domain-0 all 1 > /dev/null
-xl vcpu-pin g1 all 0 > /dev/null
-xl vcpu-pin g2 all 0 > /dev/null
+# --- the guests' pool: pCPU 1 under $SCHED, Dom0 keeps pCPU 0
+xl vcpu-pin Domain-0 all 0 > /dev/null
+if ! xl cpupool-list | grep -q '^guests '; then
+	xl cpupool-cpu-remove Pool-0 1 &&
+	xl cpupool-create "name=\"guests\"" "sched=\"$SCHED\"" "cpus=\"1\"" > /dev/null &&
+	xl cpupool-migrate g1 guests && xl cpupool-migrate g2 guests || { echo "ackrx: cannot set up the cpupool" >&2; exit 1; }
+fi
+if [ "$SCHED" = credit ]; then
+	if [ -n "$TSLICE" ]; then
+		# the ratelimit must stay below the timeslice
+		r=${RATELIMIT:-$(( TSLICE * 1000 > 1000 ? 1000 : TSLICE * 500 ))}
+		xl sched-credit -p guests -s -t "$TSLICE" -r "$r" || exit 1
+	elif [ -n "$RATELIMIT" ]; then
+		xl sched-credit -p guests -s -r "$RATELIMIT" || exit 1
+	fi
+	echo "scheduler (guests' pool): credit, $(xl sched-credit -p guests -s | tail -n1 | sed 's/^ *//')"
+else
+	[ -n "$RATELIMIT" ] && { xl sched-credit2 -p guests -s -r "$RATELIMIT" || exit 1; }
+	echo "scheduler (guests' pool): credit2, $(xl sched-credit2 -p guests -s | tail -n1 | sed 's/^ *//')"
+fi
+xl cpupool-list
 xl vcpu-list
 uplink_netem "delay 5ms limit 10000"
 head -c $((MB << 20)) /dev/urandom > /tmp/src.ackrx
@@ -43,48 +73,109 @@ ack() {	# ack on|off
 	if [ "$1" = on ]; then netsvcctl attach ack "$v1" dir=rx > /dev/null
 	else netsvcctl detach ack "$v1" > /dev/null; fi
 }
-# dl: one download into g1; prints its goodput in Mbit/s (0 if it failed)
+# cpu DOMAIN: its vCPU time so far, in seconds (0.1 s resolution)
+cpu() { xl vcpu-list "$1" | awk 'NR > 1 { t += $6 } END { print t }'; }
+# dl FILE: one download into g1; appends its goodput in Mbit/s to FILE, or
+# "timeout" / "failed" when it did not finish (which fails the figure), or
+# "lost" when it finished with a wrong sha256 (counted in bytes lost).
+# Prints one line saying which, with g1's share of the pCPU meanwhile.  The
+# end is when sha256sum ends, not the pipeline: its sleep, which keeps nc's
+# stdin open, runs on.
 dl() {
-	local t0 t1 got i
-	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end) < /dev/null > /dev/null 2>&1 &"
+	local f=$1 t0 t1= got i rc c0 c1 res why
+	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | { sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end; }) < /dev/null > /dev/null 2>&1 &
+		for i in \$(seq 100); do grep -q ':2328 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done"
+	c0=$(cpu g1)
 	t0=$(gx g1 "cut -d' ' -f1 /proc/uptime")
-	ip netns exec remote socat -u FILE:/tmp/src.ackrx TCP:$ip1:9000
-	for i in $(seq 600); do
+	timeout "$LIMIT" ip netns exec remote socat -u FILE:/tmp/src.ackrx TCP:$ip1:9000 2> /tmp/socat.err
+	rc=$?
+	for i in $(seq $((2 * LIMIT))); do
 		t1=$(gx g1 "cat /tmp/r.end 2> /dev/null")
 		[ -n "$t1" ] && break
+		[ $rc -ne 0 ] && [ $i -gt 20 ] && break
 		sleep 0.5
 	done
-	got=$(gx g1 "cat /tmp/r.sha" | cut -d' ' -f1)
+	c1=$(cpu g1)
+	got=$(gx g1 "cat /tmp/r.sha 2> /dev/null" | cut -d' ' -f1)
 	gx g1 "busybox killall sleep 2> /dev/null"
-	if [ -z "$t1" ] || [ "$got" != "$sum" ]; then
+	if [ $rc = 124 ]; then
+		res=timeout why="timed out: the sender did not finish within $LIMIT s"
+	elif [ $rc -ne 0 ]; then
+		res=failed why="the sender failed (socat exit $rc: $(head -c 200 /tmp/socat.err))"
+	elif [ -z "$t1" ]; then
+		res=timeout why="timed out: sent, but the guest did not finish hashing within $LIMIT s"
+	elif [ "$got" != "$sum" ]; then
+		res=lost why="sha256 mismatch: received ${got:-nothing}"
 		lost=$((lost + (MB << 20)))
-		echo 0
-		return
+	else
+		res=$(awk -v a="$t0" -v b="$t1" -v mb="$MB" 'BEGIN { printf "%.3f", mb * 8 * 1.048576 / (b - a) }')
+		why=$(awk -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" -v r="$res" \
+			'BEGIN { printf "%s Mbit/s in %.2f s, g1 ran %.0f %% of it", r, b - a, 100 * (c1 - c0) / (b - a) }')
+		awk -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" 'BEGIN { printf "%.0f\n", 100 * (c1 - c0) / (b - a) }' >> "$out/$f.cpu"
 	fi
-	awk -v a="$t0" -v b="$t1" -v mb="$MB" 'BEGIN { printf "%.3f\n", mb * 8 * 1.048576 / (b - a) }'
+	case $res in timeout | failed) failed=1 ;; esac
+	echo "$res" >> "$out/$f"
+	echo "  $f: $why"
+}
+# rxstats: what Dom0's ack did for the last download
+rxstats() {
+	local s; s=$(netsvcctl -j show "$v1")
+	echo "    ack: rx_local_acks $(jstat "$s" ack rx_local_acks) rx_kept_peak $(jstat "$s" ack rx_kept_peak)" \
+	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
+	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
+}
+pair() {	# pair NAME: without, then with ack
+	dl "$1_off"
+	ack on; dl "$1_on"; rxstats; ack off
 }
 
+# --- what bounds the figures: g1's own hashing rate (the receiver's
+# sha256sum), idle and beside the spinning g2
+hashrate() {
+	gx g1 "a=\$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero bs=1M count=20 2> /dev/null | sha256sum > /dev/null;
+		b=\$(cut -d' ' -f1 /proc/uptime); echo \$a \$b" | awk '{ printf "%.1f", 20 * 8 * 1.048576 / ($2 - $1) }'
+}
+echo "g1's sha256 rate, g2 idle: $(hashrate) Mbit/s"
+busy on; echo "g1's sha256 rate, g2 busy: $(hashrate) Mbit/s"; busy off
+
 for r in $(seq "$ROUNDS"); do
+	echo "round $r ($(date +%T))"
 	busy on
-	rmem 262144
-	dl >> $out/cap_off; ack on; dl >> $out/cap_on; ack off
+	if row cap; then rmem 262144; pair cap; fi
 	rmem 6291456
-	dl >> $out/def_off; ack on; dl >> $out/def_on; ack off
+	if row def; then pair def; fi
 	busy off
-	dl >> $out/idle_off; ack on; dl >> $out/idle_on; ack off
-	echo "round $r (Mbit/s, without/with ack): capped+busy $(tail -n1 $out/cap_off)/$(tail -n1 $out/cap_on)," \
-	     "default+busy $(tail -n1 $out/def_off)/$(tail -n1 $out/def_on)," \
-	     "idle $(tail -n1 $out/idle_off)/$(tail -n1 $out/idle_on)"
+	if row idle; then pair idle; fi
 done
 rm -f /tmp/src.ackrx
-for f in cap_off cap_on def_off def_on idle_off idle_on; do
-	eval "$f=$(median < $out/$f)"
-done
-printf '%-28s %10s %10s %8s\n' "download $MB MiB into g1" without with ratio
-printf '%-28s %10s %10s %8s\n' "capped 256 KiB, g2 busy" "$cap_off" "$cap_on" "$(ratio "$cap_on" "$cap_off")"
-printf '%-28s %10s %10s %8s\n' "default guest, g2 busy" "$def_off" "$def_on" "$(ratio "$def_on" "$def_off")"
-printf '%-28s %10s %10s %8s\n' "default guest, g2 idle" "$idle_off" "$idle_on" "$(ratio "$idle_on" "$idle_off")"
-echo "BENCH ack_rx_contended_speedup $(ratio "$cap_on" "$cap_off")"
-echo "BENCH ack_rx_contended_default_ratio $(ratio "$def_on" "$def_off")"
-echo "BENCH ack_rx_idle_ratio $(ratio "$idle_on" "$idle_off")"
+
+# median FILE: of the round values; empty when any download did not finish
+med() {
+	grep -Eq 'timeout|failed' "$out/$1" && return
+	grep -v lost "$out/$1" | median
+}
+fig() {	# fig KEY ROW LABEL: the row's table line and its BENCH line
+	local k=$1 n=$2 off on
+	row "$n" || return 0
+	off=$(med "${n}_off") on=$(med "${n}_on")
+	printf '%-28s %10s %10s %8s %9s   rounds: %s / %s\n' "$3" "${off:-n/a}" "${on:-n/a}" \
+		"$( [ -n "$off" ] && [ -n "$on" ] && ratio "$on" "$off")" \
+		"$(median 2> /dev/null < "$out/${n}_off.cpu")/$(median 2> /dev/null < "$out/${n}_on.cpu")" \
+		"$(paste -sd' ' "$out/${n}_off")" "$(paste -sd' ' "$out/${n}_on")"
+	if [ -z "$off" ] || [ -z "$on" ]; then
+		echo "FAIL $k: a download did not finish (see above): no figure" >> $out/fails
+	else
+		echo "BENCH $k $(ratio "$on" "$off")" >> $out/bench
+	fi
+}
+: > $out/bench; : > $out/fails
+# g1 cpu: the share of its pCPU g1 ran during the downloads, median %,
+# without/with: a guest that runs all the time it may is bound by its own
+# processing, not by the scheduler's delays that ack takes out
+printf '%-28s %10s %10s %8s %9s\n' "download $MB MiB into g1" without with ratio "g1 cpu %"
+fig ack_rx_contended_speedup cap "capped 256 KiB, g2 busy"
+fig ack_rx_contended_default_ratio def "default guest, g2 busy"
+fig ack_rx_idle_ratio idle "default guest, g2 idle"
+cat $out/fails $out/bench
 echo "BENCH ack_rx_bytes_lost $lost"
+[ $failed = 0 ] && [ $lost = 0 ]

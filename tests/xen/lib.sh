@@ -66,6 +66,54 @@ gsend() {
 	[ -n "$sent" ] && [ "$sent" = "$(awk '{print $1}' /tmp/recv.sha)" ]
 }
 
+# Downloads from the remote into a guest, sha256 compared in the guest.
+# grecv_start GUEST MB PORT: the guest listens (hashing what it gets), the
+# remote sends MB MiB of random data in the background.
+grecv_start() {
+	GRECV=($1 $2 $3)
+	head -c $(($2 << 20)) /dev/urandom > /tmp/grecv.src
+	sha256sum < /tmp/grecv.src | cut -d' ' -f1 > /tmp/grecv.sum
+	gx "$1" "rm -f /tmp/d.sha; (sleep 100000 | nc -l -p $3 | sha256sum > /tmp/d.sha) < /dev/null > /dev/null 2>&1 &
+		p=\$(printf :%04X $3); for i in \$(seq 100); do grep -q \"\$p 00000000:0000 0A\" /proc/net/tcp && break; sleep 0.1; done"
+	GRECV_T0=$(date +%s.%N)
+	ip netns exec remote socat -u FILE:/tmp/grecv.src TCP:"$(guest_ip "$1")":"$3" 2> /tmp/grecv.err &
+	GRECV_PID=$!
+}
+# grecv_wait [SECONDS]: until the sender is done (at most SECONDS, default
+# 300) and the guest has hashed it; true when the sha256s match.  Otherwise
+# GRECV_WHY says which: timed out (the sender or the guest did not finish),
+# the sender failed, or a sha256 mismatch (data lost or corrupted).
+# GRECV_SECS: how long it took.
+grecv_wait() {
+	local lim=${1:-300} i rc=124 got=
+	for i in $(seq $((lim * 2))); do
+		kill -0 "$GRECV_PID" 2> /dev/null || break
+		sleep 0.5
+	done
+	if kill -0 "$GRECV_PID" 2> /dev/null; then kill "$GRECV_PID"; wait "$GRECV_PID" 2> /dev/null
+	else wait "$GRECV_PID"; rc=$?; fi
+	for i in $(seq 60); do
+		got=$(gx "${GRECV[0]}" "cat /tmp/d.sha 2> /dev/null" | cut -d' ' -f1)
+		[ -n "$got" ] && break
+		[ $rc -ne 0 ] && break
+		sleep 0.5
+	done
+	GRECV_SECS=$(echo "$(date +%s.%N) - $GRECV_T0" | bc)
+	gx "${GRECV[0]}" "busybox killall sleep 2> /dev/null"
+	rm -f /tmp/grecv.src
+	if [ $rc = 124 ]; then GRECV_WHY="timed out: the sender did not finish within $lim s"
+	elif [ $rc -ne 0 ]; then GRECV_WHY="the sender failed (socat exit $rc: $(head -c 200 /tmp/grecv.err))"
+	elif [ -z "$got" ]; then GRECV_WHY="timed out: the guest did not finish hashing within 30 s of the sender"
+	elif [ "$got" != "$(cat /tmp/grecv.sum)" ]; then GRECV_WHY="sha256 mismatch: sent $(cat /tmp/grecv.sum), received $got"
+	else GRECV_WHY=; return 0; fi
+	return 1
+}
+# grecv_ok NAME [SECONDS]: grecv_wait as one PASS/FAIL line.
+grecv_ok() {
+	if grecv_wait "${2:-300}"; then pass "$1"; else fail "$1" "$GRECV_WHY"; fi
+	echo "    ${GRECV[1]} MiB in $GRECV_SECS s"
+}
+
 # The guest end of the tunnel (netsvc_front, /proc/netsvc_front):
 # fstat GUEST KEY: one of its totals.
 fstat() { gx "$1" "cat /proc/netsvc_front" | awk -v k="$2" '$1 == k { print $2 }'; }
