@@ -111,32 +111,40 @@ static int receiver(const char *port)
 	return 0;
 }
 
+/*
+ * The file is read first and goes in one write, so that neither the disk
+ * nor the process's turns on the emulated CPUs decide, between pieces, what
+ * the socket has to send.
+ */
 static int sender(const char *addr, const char *port, const char *file)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	static char buf[1 << 16];
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
 	double start;
 	ssize_t n;
 	int fd, s;
 
 	fd = open(file, O_RDONLY);
-	if (fd < 0 || getaddrinfo(addr, port, &hints, &ai)) {
+	if (!buf || fd < 0 || getaddrinfo(addr, port, &hints, &ai)) {
 		perror("fct: open or address");
 		return 1;
 	}
-	s = socket(ai->ai_family, SOCK_STREAM, 0);
-	start = wall();
-	if (s < 0 || connect(s, ai->ai_addr, ai->ai_addrlen)) {
-		perror("fct: connect");
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (write_all(s, buf, n)) {
-			perror("fct: send");
+	while ((n = read(fd, buf + len, cap - len)) > 0) {
+		len += n;
+		if (len == cap && !(buf = realloc(buf, cap *= 2))) {
+			perror("fct: realloc");
 			return 1;
 		}
-	if (n < 0 || close(s)) {
-		perror("fct: read or close");
+	}
+	s = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (n < 0 || s < 0) {
+		perror("fct: read or socket");
+		return 1;
+	}
+	start = wall();
+	if (connect(s, ai->ai_addr, ai->ai_addrlen) || write_all(s, buf, len) || close(s)) {
+		perror("fct: connect, send or close");
 		return 1;
 	}
 	fprintf(stderr, "start %.6f\n", start);
