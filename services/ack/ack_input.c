@@ -319,12 +319,22 @@ static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
 }
 
 /*
- * rx: would an ACK now give the remote at least a segment more than it was
- * offered?  A receiver's every ACK carries its window; were the guest's
- * consumed while they open it, the remote would only learn of the room once
- * nearly blocked, and run at half the window.
+ * rx: would the guest's ACK of @ra now give the remote at least a segment
+ * more than it was offered, when it needs it?  A receiver's every ACK
+ * carries its window; were the guest's consumed while they open it, the
+ * remote would only learn of the room once nearly blocked, and run at half
+ * the window.  But while the guest trails Dom0 (ra below nxt) the remote's
+ * data is still arriving, and the local ACK each segment gets carries the
+ * guest's latest window anyway.  Passing the guest's ACKs as well doubled
+ * the ACKs on the WAN, to 3.5 times the guest's own without ack (it
+ * acknowledges every segment once Dom0's work spaces them out): work for a
+ * path bound by its CPUs, as the emulated one is, where 10 MB into the guest
+ * came 2 to 22 % later with ack than without.  So an ACK below nxt goes on
+ * only when the remote has less than half of the window it could have (as
+ * Linux sends a window update), and the guest's ACK of nxt, the last chance
+ * before the remote may wait, whenever it opens a segment.
  */
-static bool fresh_window(struct ack_core *c, struct ack_half *h)
+static bool fresh_window(struct ack_core *c, struct ack_half *h, u32 ra)
 {
 	u32 lim, most;
 
@@ -334,7 +344,12 @@ static bool fresh_window(struct ack_core *c, struct ack_half *h)
 	most = h->nxt + (0xffffu << h->ws);	/* what the header can say */
 	if (seq_after(lim, most))
 		lim = most;
-	return seq_after(lim, h->adv_edge) && lim - h->adv_edge >= h->mss;
+	if (!seq_after(lim, h->adv_edge) || lim - h->adv_edge < h->mss)
+		return false;
+	if (!seq_before(ra, h->nxt))
+		return true;
+	return !seq_after(h->adv_edge, h->hi) ||
+	       2 * (h->adv_edge - h->hi) < lim - h->hi;
 }
 
 /* rx: the raw window for an ACK of nxt in the guest's name, now promised. */
@@ -432,7 +447,7 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		bool had = pure && !passthrough && !seq_after(ra, h->nxt) &&
 			   !(ra == h->nxt && seq_after(h->hi, h->nxt));
 
-		if (had && !fresh_window(c, h)) {
+		if (had && !fresh_window(c, h, ra)) {
 			st->acks_consumed++;
 			v = ACK_DROP;
 		} else if (had || seq_before(ra, h->nxt)) {
