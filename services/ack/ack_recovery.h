@@ -29,6 +29,7 @@ struct ack_txrec {
 	u32 flags;		/* R_* */
 	u64 t;			/* when its bytes were last sent, at the latest */
 	u64 t_lo;		/* ... at the earliest (< t once merged) */
+	u64 t_prev;		/* when they were sent before, at the earliest (t_lo if never) */
 };
 
 struct ack_rack {
@@ -42,6 +43,10 @@ struct ack_rack {
 	u32 reo_mult;		/* RACK.reo_wnd_mult, grown by DSACK */
 	u32 reo_persist;	/* recoveries left before reo_mult resets */
 	u32 reo_round_end;	/* reo_mult grows at most once until una passes it */
+	u64 hi[2];		/* the highest RTT seen in this round and the last, ns */
+	u32 hi_round_end;	/* this round ends when una passes it */
+	u64 ack_rtt;		/* the RTT sample of the ACK being processed; 0: none */
+	u32 ack_delivered;	/* the bytes it delivered */
 	bool reordering_seen;
 	bool tlp_out;		/* a probe is out, no new one until una moves */
 	bool frto;		/* after an RTO: watching for a spurious one */
