@@ -24,6 +24,7 @@
 #define RACK_COALESCE_NS	1000000ull	/* sends this close share a record */
 #define RACK_REO_MULT_MAX	16
 #define RACK_REO_PERSIST	16		/* recoveries a grown window lasts */
+#define RACK_HI_ROUNDS		4		/* rounds the highest RTT is kept */
 #define TLP_NO_RTT_NS		1000000000ull	/* RFC 8985: PTO without an RTT sample */
 
 /*
@@ -214,10 +215,26 @@ static bool sent_after(u64 t1, u32 e1, u64 t2, u32 e2)
 	return t1 > t2 || (t1 == t2 && seq_after(e1, e2));
 }
 
+static u64 umin64(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
 /* How long a segment may take where the path reorders (see reo_wnd()). */
+static u64 hi_of(const struct ack_rack *k)
+{
+	u64 hi = 0;
+	u32 i;
+
+	for (i = 0; i < RACK_HI_ROUNDS; i++)
+		if (k->hi[i] > hi)
+			hi = k->hi[i];
+	return hi;
+}
+
 static u64 reach_of(const struct ack_rack *k)
 {
-	u64 hi = k->hi[0] > k->hi[1] ? k->hi[0] : k->hi[1];
+	u64 hi = hi_of(k);
 
 	return hi + (hi - (k->min_rtt < hi ? k->min_rtt : hi)) / 4;
 }
@@ -254,7 +271,7 @@ static void reordering(struct ack_half *h)
 static void rtt_seen(struct ack_half *h, u64 rtt)
 {
 	struct ack_rack *k = &h->rack;
-	u64 hi = k->hi[0] > k->hi[1] ? k->hi[0] : k->hi[1];
+	u64 hi = hi_of(k);
 
 	/* what was deemed lost by a shorter reach: judged anew */
 	if (k->reordering_seen && rtt > hi + hi / 4)
@@ -388,7 +405,7 @@ static void dsack_late(struct ack_core *c, struct ack_half *h, u32 a, u32 b)
 	for (i = 0; i < k->nrec; i++)
 		if (seq_after(k->rec[i].end, a) && seq_before(rec_start(h, i), b) &&
 		    (k->rec[i].flags & R_RETX))
-			rtt_seen(h, c->now - k->rec[i].t_prev);
+			rtt_seen(h, umin64(c->now - k->rec[i].t_prev, h->rto));
 }
 
 /*
@@ -418,7 +435,9 @@ void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
 	if (is_dsack(s)) {
 		/* a copy was not needed: reordering (or a spurious RTO) */
 		reordering(h);
+#ifndef NO_DSACK_LATE
 		dsack_late(c, h, s->sack[0].start, s->sack[0].end);
+#endif
 		k->dsack_seen = true;
 		hstats(c, h)->dsacks++;
 		if (k->undo_retrans)
@@ -534,6 +553,13 @@ static void rack_rexmit(struct ack_core *c, struct ack_flow *f,
 		ack_xmit(c, f, h, s, e - s, (h->flags & H_LOSS) != 0);
 		h->rack.undo_retrans++;
 		n++;
+		/*
+		 * The head sent again has a whole RTO to be acknowledged (as
+		 * Linux rearms it): behind a queue, its round trip alone may
+		 * take longer than what remains of the timer.
+		 */
+		if (s == h->una && h->rto_at)
+			h->rto_at = c->now + ack_rto_timeout(c, h);
 	}
 }
 
@@ -616,10 +642,11 @@ void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
 		k->tlp_out = false;
 	if (k->ambig && !seq_before(h->una, k->ambig_end))
 		k->ambig = false;
-	if (!seq_before(h->una, k->hi_round_end)) {
-		k->hi[1] = k->hi[0];
+	if (!seq_before(h->una, k->hi_round_end) && c->now >= k->hi_round_at + reach_of(k)) {
+		memmove(&k->hi[1], &k->hi[0], (RACK_HI_ROUNDS - 1) * sizeof(k->hi[0]));
 		k->hi[0] = 0;
 		k->hi_round_end = h->nxt;
+		k->hi_round_at = c->now;
 	}
 	if (k->dsack_seen && k->reo_mult < RACK_REO_MULT_MAX &&
 	    !seq_before(h->una, k->reo_round_end)) {

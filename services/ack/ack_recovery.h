@@ -43,8 +43,9 @@ struct ack_rack {
 	u32 reo_mult;		/* RACK.reo_wnd_mult, grown by DSACK */
 	u32 reo_persist;	/* recoveries left before reo_mult resets */
 	u32 reo_round_end;	/* reo_mult grows at most once until una passes it */
-	u64 hi[2];		/* the highest RTT seen in this round and the last, ns */
-	u32 hi_round_end;	/* this round ends when una passes it */
+	u64 hi[4];		/* the highest RTT seen in this round and the last 3, ns */
+	u32 hi_round_end;	/* this round ends when una passes it ... */
+	u64 hi_round_at;	/* ... and it has lasted the reach since this */
 	u64 ack_rtt;		/* the RTT sample of the ACK being processed; 0: none */
 	u32 ack_delivered;	/* the bytes it delivered */
 	bool reordering_seen;
