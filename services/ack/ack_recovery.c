@@ -98,8 +98,16 @@ static void rec_merge_one(struct ack_txrec *r, u32 *n)
 	u32 i, at = 0;
 
 	for (i = 0; i + 1 < *n; i++) {
-		d = r[i + 1].t > r[i].t ? r[i + 1].t - r[i].t : r[i].t - r[i + 1].t;
-		d = 2 * d + (r[i].flags != r[i + 1].flags);	/* alike, if as close */
+		/*
+		 * The span the merged record would have: the send times of
+		 * the neighbours alone would let one record grow without end
+		 * behind a sender that never pauses, its t_lo and with it
+		 * every RTT sample from it ever older.
+		 */
+		u64 hi = r[i].t > r[i + 1].t ? r[i].t : r[i + 1].t;
+		u64 lo = r[i].t_lo < r[i + 1].t_lo ? r[i].t_lo : r[i + 1].t_lo;
+
+		d = 2 * (hi - lo) + (r[i].flags != r[i + 1].flags);	/* alike, if as close */
 		if (d < best) {
 			best = d;
 			at = i;
@@ -310,11 +318,28 @@ static u64 reo_wnd(struct ack_core *c, struct ack_half *h)
 	return w;
 }
 
-static void rack_update(struct ack_half *h, const struct ack_txrec *r,
-			u32 end, u64 now)
+/*
+ * When the byte before @end of record @i was sent, as far as the record
+ * tells: data sent once went out in order over [t_lo, t], so in proportion.
+ * An RTT sample from t_lo alone would be off by all of the record's span,
+ * which merges make tens of ms: enough for HyStart to see a queue.
+ */
+static u64 sent_at(const struct ack_half *h, u32 i, u32 end)
+{
+	const struct ack_txrec *r = &h->rack.rec[i];
+	u32 s = rec_start(h, i), n = r->end - s;
+
+	if ((r->flags & R_RETX) || !n || r->t <= r->t_lo)
+		return r->t_lo;
+	return r->t_lo + (r->t - r->t_lo) * (u64)(end - s) / n;
+}
+
+static void rack_update(struct ack_half *h, u32 i, u32 end, u64 now)
 {
 	struct ack_rack *k = &h->rack;
+	const struct ack_txrec *r = &k->rec[i];
 	u64 rtt = now > r->t_lo ? now - r->t_lo : 0;
+	u64 sample = now > sent_at(h, i, end) ? now - sent_at(h, i, end) : 0;
 
 	/*
 	 * A retransmission acked sooner than any RTT: the original's ACK.
@@ -333,8 +358,8 @@ static void rack_update(struct ack_half *h, const struct ack_txrec *r,
 			k->min_rtt = rtt ? rtt : 1;
 		rtt_seen(h, now - r->t);	/* as detect_loss() times it */
 		/* the ACK's RTT sample: of the latest data sent once it delivers */
-		if (rtt && (!k->ack_rtt || rtt < k->ack_rtt))
-			k->ack_rtt = rtt;
+		if (sample && (!k->ack_rtt || sample < k->ack_rtt))
+			k->ack_rtt = sample;
 	}
 	if (sent_after(r->t_lo, end, k->xmit_ts, k->end_seq)) {
 		/*
@@ -363,7 +388,7 @@ static void delivered(struct ack_core *c, struct ack_half *h, u32 a, u32 b,
 		if (!seq_before(s, e) || !unsacked_piece(h, s, e, &ps, &pe))
 			continue;
 		k->ack_delivered += unsacked_bytes(h, s, e);
-		rack_update(h, &k->rec[i], e, c->now);
+		rack_update(h, i, e, c->now);
 		/* delivered below what was already: reordering, if never resent */
 		if (!(k->rec[i].flags & R_RETX) && seq_before(e, k->fack) &&
 		    seq_after(k->fack, h->una))
@@ -725,11 +750,17 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 	k->undo_retrans = 0;
 	/*
 	 * Lost: the head, and what has been out for an RTT and the reordering
-	 * window (RFC 8985 6.3).
+	 * window (RFC 8985 6.3), the RTT being the highest seen lately: behind
+	 * a queue that outlasted the RTO, RACK.rtt may be the first of a burst
+	 * all still on its way (and without cc nothing but the ACKs would pace
+	 * sending it all again).
 	 */
-	w = (k->rtt ? k->rtt : h->srtt) + reo_wnd(c, h);
+	w = k->rtt ? k->rtt : h->srtt;
+	if (hi_of(k) > w)
+		w = hi_of(k);
+	w += reo_wnd(c, h);
 	for (i = 0; i < k->nrec; i++)
-		if (i == 0 || c->now >= k->rec[i].t + w)
+		if (i == 0 || c->now > k->rec[i].t + w)
 			k->rec[i].flags |= R_LOST;
 	k->frto = true;
 	k->frto_spurious = false;
