@@ -6,7 +6,9 @@
  *  - RACK (RFC 8985): a kept byte is deemed lost when something sent after
  *    it was delivered and it has been out for an RTT plus a reordering
  *    window.  The window starts at min_rtt / 4 and grows with each DSACK
- *    that shows a retransmission was not needed (reordering, not loss).
+ *    that shows a retransmission was not needed (reordering, not loss);
+ *    where reordering was seen, it reaches at least the highest RTT of
+ *    the last rounds (see reo_wnd()).
  *  - TLP: a probe (the last segment again) two RTTs after the sender last
  *    sent, so that a lost tail is repaired by RACK rather than by the RTO.
  *  - RFC 6675: only what is deemed lost is sent again, within cwnd minus
@@ -24,7 +26,6 @@
 #define RACK_COALESCE_NS	1000000ull	/* sends this close share a record */
 #define RACK_REO_MULT_MAX	16
 #define RACK_REO_PERSIST	16		/* recoveries a grown window lasts */
-#define RACK_HI_ROUNDS		4		/* rounds the highest RTT is kept */
 #define TLP_NO_RTT_NS		1000000000ull	/* RFC 8985: PTO without an RTT sample */
 
 /*
@@ -272,9 +273,10 @@ static void reordering(struct ack_half *h)
 }
 
 /*
- * A segment took @rtt to be delivered: the highest of this round and the
- * last (a windowed max, so that a sample made of more than one trip, or a
- * queue since drained, ages out).
+ * A segment took @rtt to be delivered: the highest of the last
+ * RACK_HI_ROUNDS rounds, each at least the reach long (a windowed max, so
+ * that a sample made of more than one trip, or a queue long drained, ages
+ * out, but not while a hole stalls una until the queue drains).
  */
 static void rtt_seen(struct ack_half *h, u64 rtt)
 {
@@ -417,10 +419,12 @@ static bool is_dsack(const struct ack_seg *s)
 
 /*
  * The receiver got [a, b) twice: a copy was sent again too soon, and the
- * segment first sent may have come only now, after its copy (a reordering
+ * copy before it may have come only now, after the new one (a reordering
  * path lets the copy overtake it).  Its RTT, as far as the records still
  * tell it, is how long reordering may take: as for a segment delivered
- * late (rack_update()), but from a segment that RACK_RETX hides from it.
+ * late (rack_update()), from the segments R_RETX hides from it, which are
+ * the ones the queue delays longest.  At most the RTO: a range sent three
+ * times, or merged with an older one, would claim seconds.
  */
 static void dsack_late(struct ack_core *c, struct ack_half *h, u32 a, u32 b)
 {
@@ -460,9 +464,7 @@ void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
 	if (is_dsack(s)) {
 		/* a copy was not needed: reordering (or a spurious RTO) */
 		reordering(h);
-#ifndef NO_DSACK_LATE
 		dsack_late(c, h, s->sack[0].start, s->sack[0].end);
-#endif
 		k->dsack_seen = true;
 		hstats(c, h)->dsacks++;
 		if (k->undo_retrans)
@@ -621,9 +623,8 @@ static void enter_recovery(struct ack_core *c, struct ack_half *h)
 	h->flags |= H_RECOVERY;
 	h->recover = h->nxt;
 	/* a grown window lasts RACK_REO_PERSIST recoveries without reordering */
-	if (k->reo_persist && !--k->reo_persist) {
+	if (k->reo_persist && !--k->reo_persist)
 		k->reo_mult = 1;
-	}
 }
 
 /* Back to the state before the last reduction: it answered no loss. */
