@@ -6,7 +6,9 @@
  *  - RACK (RFC 8985): a kept byte is deemed lost when something sent after
  *    it was delivered and it has been out for an RTT plus a reordering
  *    window.  The window starts at min_rtt / 4 and grows with each DSACK
- *    that shows a retransmission was not needed (reordering, not loss).
+ *    that shows a retransmission was not needed (reordering, not loss);
+ *    where reordering was seen, it reaches at least the highest RTT of
+ *    the last rounds (see reo_wnd()).
  *  - TLP: a probe (the last segment again) two RTTs after the sender last
  *    sent, so that a lost tail is repaired by RACK rather than by the RTO.
  *  - RFC 6675: only what is deemed lost is sent again, within cwnd minus
@@ -97,8 +99,16 @@ static void rec_merge_one(struct ack_txrec *r, u32 *n)
 	u32 i, at = 0;
 
 	for (i = 0; i + 1 < *n; i++) {
-		d = r[i + 1].t > r[i].t ? r[i + 1].t - r[i].t : r[i].t - r[i + 1].t;
-		d = 2 * d + (r[i].flags != r[i + 1].flags);	/* alike, if as close */
+		/*
+		 * The span the merged record would have: the send times of
+		 * the neighbours alone would let one record grow without end
+		 * behind a sender that never pauses, its t_lo and with it
+		 * every RTT sample from it ever older.
+		 */
+		u64 hi = r[i].t > r[i + 1].t ? r[i].t : r[i + 1].t;
+		u64 lo = r[i].t_lo < r[i + 1].t_lo ? r[i].t_lo : r[i + 1].t_lo;
+
+		d = 2 * (hi - lo) + (r[i].flags != r[i + 1].flags);	/* alike, if as close */
 		if (d < best) {
 			best = d;
 			at = i;
@@ -107,6 +117,7 @@ static void rec_merge_one(struct ack_txrec *r, u32 *n)
 	/* the later time (see ack_recovery.h); lost only if both were */
 	r[at].t = r[at].t > r[at + 1].t ? r[at].t : r[at + 1].t;
 	r[at].t_lo = r[at].t_lo < r[at + 1].t_lo ? r[at].t_lo : r[at + 1].t_lo;
+	r[at].t_prev = r[at].t_prev < r[at + 1].t_prev ? r[at].t_prev : r[at + 1].t_prev;
 	r[at].flags = (r[at].flags | r[at + 1].flags) & ~R_LOST;
 	r[at].flags |= r[at].flags & r[at + 1].flags & R_LOST;
 	r[at].end = r[at + 1].end;
@@ -142,7 +153,7 @@ static void rec_trim(struct ack_core *c, struct ack_half *h)
 	if (k->nrec == RACK_RECS)
 		rec_merge_one(k->rec, &k->nrec);
 	k->rec[k->nrec].end = h->nxt;
-	k->rec[k->nrec].t = k->rec[k->nrec].t_lo = c->now;
+	k->rec[k->nrec].t = k->rec[k->nrec].t_lo = k->rec[k->nrec].t_prev = c->now;
 	k->rec[k->nrec].flags = 0;
 	k->nrec++;
 }
@@ -154,13 +165,25 @@ static void rec_set(struct ack_half *h, u32 a, u32 b, u64 t, u32 flags)
 	struct ack_txrec r[RACK_RECS + 3];
 	u32 n = 0, i, s, e;
 	bool done = false;
+	u64 prev = t;
 
+	/*
+	 * Sent again, the bytes keep when they were sent before; marked, when
+	 * they were sent before that (see dsack_late()).
+	 */
+	for (i = 0; i < k->nrec; i++) {
+		const struct ack_txrec *o = &k->rec[i];
+		u64 p = flags & R_LOST ? o->t_prev : o->t_lo;
+
+		if (seq_after(o->end, a) && seq_before(rec_start(h, i), b) && p < prev)
+			prev = p;
+	}
 	for (i = 0; i < k->nrec; i++) {
 		s = rec_start(h, i);
 		e = k->rec[i].end;
 		if (!seq_after(e, a) || !seq_before(s, b)) {
 			if (!done && !seq_before(s, b)) {
-				r[n++] = (struct ack_txrec){ b, flags, t, t };
+				r[n++] = (struct ack_txrec){ b, flags, t, t, prev };
 				done = true;
 			}
 			r[n++] = k->rec[i];
@@ -171,7 +194,7 @@ static void rec_set(struct ack_half *h, u32 a, u32 b, u64 t, u32 flags)
 			r[n++].end = a;
 		}
 		if (!done) {
-			r[n++] = (struct ack_txrec){ b, flags, t, t };
+			r[n++] = (struct ack_txrec){ b, flags, t, t, prev };
 			done = true;
 		}
 		if (seq_after(e, b))
@@ -182,7 +205,7 @@ static void rec_set(struct ack_half *h, u32 a, u32 b, u64 t, u32 flags)
 	/* alike neighbours become one */
 	for (i = 1, s = 1; i < n; i++) {
 		if (r[i].t == r[s - 1].t && r[i].t_lo == r[s - 1].t_lo &&
-		    r[i].flags == r[s - 1].flags)
+		    r[i].t_prev == r[s - 1].t_prev && r[i].flags == r[s - 1].flags)
 			r[s - 1].end = r[i].end;
 		else
 			r[s++] = r[i];
@@ -201,6 +224,72 @@ static bool sent_after(u64 t1, u32 e1, u64 t2, u32 e2)
 	return t1 > t2 || (t1 == t2 && seq_after(e1, e2));
 }
 
+static u64 umin64(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+/* How long a segment may take where the path reorders (see reo_wnd()). */
+static u64 hi_of(const struct ack_rack *k)
+{
+	u64 hi = 0;
+	u32 i;
+
+	for (i = 0; i < RACK_HI_ROUNDS; i++)
+		if (k->hi[i] > hi)
+			hi = k->hi[i];
+	return hi;
+}
+
+static u64 reach_of(const struct ack_rack *k)
+{
+	u64 hi = hi_of(k);
+
+	return hi + (hi - (k->min_rtt < hi ? k->min_rtt : hi)) / 4;
+}
+
+/*
+ * The reordering window just grew: what it deemed lost but has not sent
+ * again yet is judged anew (by detect_loss(), with the new window).
+ */
+static void unmark(struct ack_half *h)
+{
+	struct ack_rack *k = &h->rack;
+	u32 i;
+
+	for (i = 0; i < k->nrec; i++)
+		k->rec[i].flags &= ~R_LOST;
+}
+
+/* Reordering was seen (again): the window keeps its reach a while longer. */
+static void reordering(struct ack_half *h)
+{
+	struct ack_rack *k = &h->rack;
+
+	if (!k->reordering_seen)
+		unmark(h);
+	k->reordering_seen = true;
+	k->reo_persist = RACK_REO_PERSIST;
+}
+
+/*
+ * A segment took @rtt to be delivered: the highest of the last
+ * RACK_HI_ROUNDS rounds, each at least the reach long (a windowed max, so
+ * that a sample made of more than one trip, or a queue long drained, ages
+ * out, but not while a hole stalls una until the queue drains).
+ */
+static void rtt_seen(struct ack_half *h, u64 rtt)
+{
+	struct ack_rack *k = &h->rack;
+	u64 hi = hi_of(k);
+
+	/* what was deemed lost by a shorter reach: judged anew */
+	if (k->reordering_seen && rtt > hi + hi / 4)
+		unmark(h);
+	if (rtt > k->hi[0])
+		k->hi[0] = rtt;
+}
+
 static u64 reo_wnd(struct ack_core *c, struct ack_half *h)
 {
 	struct ack_rack *k = &h->rack;
@@ -214,19 +303,54 @@ static u64 reo_wnd(struct ack_core *c, struct ack_half *h)
 		w = k->min_rtt / 4 * (k->reo_mult ? k->reo_mult : 1);
 	if ((h->flags & H_SRTT) && w > h->srtt)
 		w = h->srtt;
+	/*
+	 * Where the path reorders, what RACK.rtt says of the segments sent
+	 * before it may not hold: a path that lets some packets overtake the
+	 * others by a whole queue (netem's reorder sends them at once, past
+	 * the delay) delivers a segment sent later in no time, while those
+	 * before it still have their RTT to go; a min_rtt near zero, of which
+	 * no multiple would ever do.  Then nothing is deemed lost before it
+	 * has been out for the highest RTT seen lately, and a quarter of the
+	 * spread more.
+	 */
+	if (k->reordering_seen && reach_of(k) > k->rtt + w)
+		w = reach_of(k) - k->rtt;
 	k->reo_wnd = w;
 	hstats(c, h)->reo_wnd_us = w / 1000;
 	return w;
 }
 
-static void rack_update(struct ack_core *c, struct ack_half *h,
-			const struct ack_txrec *r, u32 end, u64 now)
+/*
+ * When the byte before @end of record @i was sent, as far as the record
+ * tells: data sent once went out in order over [t_lo, t], so in proportion.
+ * An RTT sample from t_lo alone would be off by all of the record's span,
+ * which merges make tens of ms: enough for HyStart to see a queue.
+ */
+static u64 sent_at(const struct ack_half *h, u32 i, u32 end)
+{
+	const struct ack_txrec *r = &h->rack.rec[i];
+	u32 s = rec_start(h, i), n = r->end - s;
+
+	if ((r->flags & R_RETX) || !n || r->t <= r->t_lo)
+		return r->t_lo;
+	return r->t_lo + (r->t - r->t_lo) * (u64)(end - s) / n;
+}
+
+static void rack_update(struct ack_half *h, u32 i, u32 end, u64 now)
 {
 	struct ack_rack *k = &h->rack;
+	const struct ack_txrec *r = &k->rec[i];
 	u64 rtt = now > r->t_lo ? now - r->t_lo : 0;
+	u64 sample = now > sent_at(h, i, end) ? now - sent_at(h, i, end) : 0;
 
-	/* a retransmission acked sooner than any RTT: the original's ACK */
-	if ((r->flags & R_RETX) && k->min_rtt && now - r->t < k->min_rtt)
+	/*
+	 * A retransmission acked sooner than any RTT: the original's ACK.
+	 * Where the path reorders, also one that the original, still within
+	 * its reach, may have brought.
+	 */
+	if ((r->flags & R_RETX) &&
+	    ((k->min_rtt && now - r->t < k->min_rtt) ||
+	     (k->reordering_seen && now - r->t_prev <= reach_of(k))))
 		return;
 	/* after a spurious RTO, whatever was resent arrives as the original */
 	if ((r->flags & R_RETX) && k->ambig && seq_before(end, k->ambig_end))
@@ -234,12 +358,22 @@ static void rack_update(struct ack_core *c, struct ack_half *h,
 	if (!(r->flags & R_RETX)) {
 		if (!k->min_rtt || rtt < k->min_rtt)
 			k->min_rtt = rtt ? rtt : 1;
-		ack_cc_rtt(c, h, rtt);
+		rtt_seen(h, now - r->t);	/* as detect_loss() times it */
+		/* the ACK's RTT sample: of the latest data sent once it delivers */
+		if (sample && (!k->ack_rtt || sample < k->ack_rtt))
+			k->ack_rtt = sample;
 	}
 	if (sent_after(r->t_lo, end, k->xmit_ts, k->end_seq)) {
+		/*
+		 * More of the record that already set RACK's clock: its bytes
+		 * were sent in order, but all count as sent at t_lo, so that
+		 * their RTTs would only grow and keep pushing back the loss
+		 * of what is missing below them.  The first one stands.
+		 */
+		if (r->t_lo != k->xmit_ts || !k->xmit_ts)
+			k->rtt = rtt;
 		k->xmit_ts = r->t_lo;
 		k->end_seq = end;
-		k->rtt = rtt;
 	}
 }
 
@@ -255,11 +389,12 @@ static void delivered(struct ack_core *c, struct ack_half *h, u32 a, u32 b,
 		e = seq_min(k->rec[i].end, b);
 		if (!seq_before(s, e) || !unsacked_piece(h, s, e, &ps, &pe))
 			continue;
-		rack_update(c, h, &k->rec[i], e, c->now);
+		k->ack_delivered += unsacked_bytes(h, s, e);
+		rack_update(h, i, e, c->now);
 		/* delivered below what was already: reordering, if never resent */
 		if (!(k->rec[i].flags & R_RETX) && seq_before(e, k->fack) &&
 		    seq_after(k->fack, h->una))
-			k->reordering_seen = true;
+			reordering(h);
 		/*
 		 * F-RTO: the RTO did not resend this, or resent it too
 		 * recently for this ACK to answer the copy: the original
@@ -283,6 +418,26 @@ static bool is_dsack(const struct ack_seg *s)
 }
 
 /*
+ * The receiver got [a, b) twice: a copy was sent again too soon, and the
+ * copy before it may have come only now, after the new one (a reordering
+ * path lets the copy overtake it).  Its RTT, as far as the records still
+ * tell it, is how long reordering may take: as for a segment delivered
+ * late (rack_update()), from the segments R_RETX hides from it, which are
+ * the ones the queue delays longest.  At most the RTO: a range sent three
+ * times, or merged with an older one, would claim seconds.
+ */
+static void dsack_late(struct ack_core *c, struct ack_half *h, u32 a, u32 b)
+{
+	struct ack_rack *k = &h->rack;
+	u32 i;
+
+	for (i = 0; i < k->nrec; i++)
+		if (seq_after(k->rec[i].end, a) && seq_before(rec_start(h, i), b) &&
+		    (k->rec[i].flags & R_RETX))
+			rtt_seen(h, umin64(c->now - k->rec[i].t_prev, h->rto));
+}
+
+/*
  * Before the receiver's ACK changes una and the SACK scoreboard: what it
  * delivers, for RACK's clock, reordering and F-RTO.
  */
@@ -292,6 +447,8 @@ void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
 	struct ack_rack *k = &h->rack;
 	u32 i, top = seq_min(s->ack, h->nxt);
 
+	k->ack_rtt = 0;
+	k->ack_delivered = 0;
 	if (h->una == h->nxt)
 		return;
 	rec_trim(c, h);
@@ -306,11 +463,21 @@ void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
 	}
 	if (is_dsack(s)) {
 		/* a copy was not needed: reordering (or a spurious RTO) */
-		k->reordering_seen = true;
+		reordering(h);
+		dsack_late(c, h, s->sack[0].start, s->sack[0].end);
 		k->dsack_seen = true;
 		hstats(c, h)->dsacks++;
 		if (k->undo_retrans)
 			k->undo_retrans--;
+	}
+	/*
+	 * One RTT sample per ACK, for the RTO and HyStart alike: RACK times
+	 * every ACK, where the timed segment of ack_input.c gives one per
+	 * round and none in recovery, when a queue may build the fastest.
+	 */
+	if (k->ack_rtt) {
+		ack_rtt_sample(c, h, k->ack_rtt);
+		h->flags &= ~H_RTT;
 	}
 	for (i = 0; i < s->nsack && i < ACK_MAX_SACK; i++)
 		if (seq_after(s->sack[i].end, k->fack) &&
@@ -413,15 +580,30 @@ static void rack_rexmit(struct ack_core *c, struct ack_flow *f,
 		ack_xmit(c, f, h, s, e - s, (h->flags & H_LOSS) != 0);
 		h->rack.undo_retrans++;
 		n++;
+		/*
+		 * The head sent again has a whole RTO to be acknowledged (as
+		 * Linux rearms it): behind a queue, its round trip alone may
+		 * take longer than what remains of the timer.
+		 */
+		if (s == h->una && h->rto_at)
+			h->rto_at = c->now + ack_rto_timeout(c, h);
 	}
 }
 
-static u32 rexmit_budget(struct ack_core *c, struct ack_half *h)
+/*
+ * @acked: the bytes the ACK being processed delivered; none from a timer.
+ * Without cc, a segment for each one delivered (packet conservation, as
+ * PRR keeps it), at most the burst: a retransmission that reordering
+ * makes needless then costs no more than one segment of the path.
+ */
+static u32 rexmit_budget(struct ack_core *c, struct ack_half *h, u32 acked)
 {
 	u32 p;
 
-	if (!ack_cc_on(c))
-		return c->cfg.rexmit_burst;
+	if (!ack_cc_on(c)) {
+		p = (acked + h->mss - 1) / h->mss;
+		return acked ? umin(p, c->cfg.rexmit_burst) : c->cfg.rexmit_burst;
+	}
 	p = pipe(h);
 	if (p >= h->cwnd)
 		return 0;
@@ -440,7 +622,7 @@ static void enter_recovery(struct ack_core *c, struct ack_half *h)
 	ack_cc_reduce(c, h, false);
 	h->flags |= H_RECOVERY;
 	h->recover = h->nxt;
-	/* a grown window lasts RACK_REO_PERSIST recoveries without DSACK */
+	/* a grown window lasts RACK_REO_PERSIST recoveries without reordering */
 	if (k->reo_persist && !--k->reo_persist)
 		k->reo_mult = 1;
 }
@@ -486,6 +668,12 @@ void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
 		k->tlp_out = false;
 	if (k->ambig && !seq_before(h->una, k->ambig_end))
 		k->ambig = false;
+	if (!seq_before(h->una, k->hi_round_end) && c->now >= k->hi_round_at + reach_of(k)) {
+		memmove(&k->hi[1], &k->hi[0], (RACK_HI_ROUNDS - 1) * sizeof(k->hi[0]));
+		k->hi[0] = 0;
+		k->hi_round_end = h->nxt;
+		k->hi_round_at = c->now;
+	}
 	if (k->dsack_seen && k->reo_mult < RACK_REO_MULT_MAX &&
 	    !seq_before(h->una, k->reo_round_end)) {
 		/* RFC 8985 6.2: grow the window once per round with DSACK */
@@ -524,7 +712,7 @@ void ack_rack_after_ack(struct ack_core *c, struct ack_flow *f,
 		enter_recovery(c, h);
 		k->frto = false;	/* losses beside the RTO: it was real */
 	}
-	rack_rexmit(c, f, h, rexmit_budget(c, h));
+	rack_rexmit(c, f, h, rexmit_budget(c, h, k->ack_delivered));
 	arm_tlp(c, h);
 }
 
@@ -547,6 +735,7 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 {
 	struct ack_rack *k = &h->rack;
 	u32 i, s, e;
+	u64 w;
 
 	rec_trim(c, h);
 	if (!(h->flags & H_RECOVERY)) {
@@ -560,9 +749,19 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 	k->reo_at = k->tlp_at = 0;
 	k->tlp_out = false;
 	k->undo_retrans = 0;
-	/* lost: what has been out for an RTT (RFC 8985 6.3), and the head */
+	/*
+	 * Lost: the head, and what has been out for an RTT and the reordering
+	 * window (RFC 8985 6.3), the RTT being the highest seen lately: behind
+	 * a queue that outlasted the RTO, RACK.rtt may be the first of a burst
+	 * all still on its way (and without cc nothing but the ACKs would pace
+	 * sending it all again).
+	 */
+	w = k->rtt ? k->rtt : h->srtt;
+	if (hi_of(k) > w)
+		w = hi_of(k);
+	w += reo_wnd(c, h);
 	for (i = 0; i < k->nrec; i++)
-		if (i == 0 || c->now >= k->rec[i].t + (k->rtt ? k->rtt : h->srtt))
+		if (i == 0 || c->now > k->rec[i].t + w)
 			k->rec[i].flags |= R_LOST;
 	k->frto = true;
 	k->frto_spurious = false;
@@ -592,7 +791,7 @@ void ack_rack_timer(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 		k->reo_at = 0;
 		if (detect_loss(c, h))
 			enter_recovery(c, h);
-		rack_rexmit(c, f, h, rexmit_budget(c, h));
+		rack_rexmit(c, f, h, rexmit_budget(c, h, 0));
 	}
 	if (k->tlp_at && c->now >= k->tlp_at) {
 		k->tlp_at = 0;

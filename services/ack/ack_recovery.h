@@ -19,6 +19,7 @@
 #define _NETSVC_ACK_RECOVERY_H
 
 #define RACK_RECS	32
+#define RACK_HI_ROUNDS	4	/* rounds the highest RTT is kept */
 
 /* struct ack_txrec flags */
 #define R_RETX		0x1	/* sent again at t (by the core) */
@@ -29,6 +30,7 @@ struct ack_txrec {
 	u32 flags;		/* R_* */
 	u64 t;			/* when its bytes were last sent, at the latest */
 	u64 t_lo;		/* ... at the earliest (< t once merged) */
+	u64 t_prev;		/* ... the time before, at the earliest (t_lo if sent once) */
 };
 
 struct ack_rack {
@@ -42,6 +44,11 @@ struct ack_rack {
 	u32 reo_mult;		/* RACK.reo_wnd_mult, grown by DSACK */
 	u32 reo_persist;	/* recoveries left before reo_mult resets */
 	u32 reo_round_end;	/* reo_mult grows at most once until una passes it */
+	u64 hi[RACK_HI_ROUNDS];	/* the highest RTT of this round and the last ones, ns */
+	u32 hi_round_end;	/* this round ends when una passes it ... */
+	u64 hi_round_at;	/* ... and it has lasted the reach since this */
+	u64 ack_rtt;		/* the RTT sample of the ACK being processed; 0: none */
+	u32 ack_delivered;	/* the bytes it delivered */
 	bool reordering_seen;
 	bool tlp_out;		/* a probe is out, no new one until una moves */
 	bool frto;		/* after an RTO: watching for a spurious one */

@@ -16,7 +16,7 @@
 #define G		1000u
 #define R		5000u
 #define MSS		1460u
-#define MAXPKT		8192
+#define MAXPKT		16384
 /*
  * Every scenario ends well within a minute of simulated time; a timer left
  * backed off by steady loss took 282 s for the 20 % one.
@@ -56,6 +56,9 @@ static u64 SPIKE_AT, SPIKE_LEN;	/* nothing sent in [at, at + len) arrives before
 static bool TAIL;		/* the last data segment's first transmission is lost */
 static bool tail_lost;
 static u64 sim_lost, sim_dups;	/* data packets lost on the way, received twice */
+static u32 SKIP, DUP;		/* percent: netem's reorder (see netem_send) and duplicate */
+static bool GSO;		/* the guest's segments cross the links in 64 KiB packets */
+static u64 sim_netem_dups;	/* data packets the link duplicated */
 /*
  * A bottleneck toward the receiver: RATE bytes per ms through a drop-tail
  * queue of QLIM bytes, ahead of the delay (a router's uplink).
@@ -101,6 +104,91 @@ static bool lt(u32 a, u32 b)
 	return (int)(a - b) < 0;
 }
 
+/* Queue @p on @l to arrive at @at; false if the queue is full. */
+static bool link_put(struct link *l, const struct pkt *p, u64 at)
+{
+	int i, j;
+
+	if (l->n == MAXPKT)
+		return false;
+	/* kept sorted by arrival: a delayed packet lets later ones overtake it */
+	i = (l->head + l->n) % MAXPKT;
+	for (j = l->n; j > 0; j--) {
+		int prev = (i + MAXPKT - 1) % MAXPKT;
+
+		if (l->q[prev].at <= at)
+			break;
+		l->q[i] = l->q[prev];
+		i = prev;
+	}
+	l->q[i] = *p;
+	l->q[i].at = at;
+	l->n++;
+	return true;
+}
+
+/*
+ * netem's "reorder SKIP% duplicate DUP%" on a link with loss, delay and
+ * (toward the receiver) a rate: a packet it picks for reordering goes out
+ * at once, ahead of both its delay and the rate queue, so that it overtakes
+ * everything in them; a duplicate is enqueued again, with a fate of its own.
+ * With GSO, the guest's segments sent back to back go through as 64 KiB
+ * packets: each one lost, reordered or duplicated whole, as netem treats a
+ * GSO skb; the core's retransmissions are single segments.
+ */
+static struct {
+	u32 id;			/* the group the guest is sending; 0: none */
+	u32 n;			/* segments in it so far */
+	u32 seen;		/* the group whose fate is below */
+	u32 last;		/* the latest group id given */
+	bool sending;		/* the guest's own segment is on its way */
+	bool lost, skip, dup;
+} gso;
+#define GSO_SEGS	44
+#define NETEM_LIMIT	10000	/* packets, delayed or not: bench/ack.sh's */
+
+static void netem_send(struct link *l, const struct pkt *p, bool clone)
+{
+	bool data = l == &to_rcv && p->len;
+	bool grp = data && GSO && gso.sending && gso.id && !clone;
+	bool lost, skip, dup;
+	u64 at = NOW + (l->own ? l->delay : DELAY);
+
+	if (grp && gso.seen == gso.id) {
+		lost = gso.lost;
+		skip = gso.skip;
+		dup = gso.dup;
+	} else {
+		dup = !clone && rnd() % 100 < DUP;
+		lost = rnd() % 1000 < (l->own ? l->loss : LOSS);
+		skip = rnd() % 100 < SKIP;
+		if (grp) {
+			gso.seen = gso.id;
+			gso.lost = lost;
+			gso.skip = skip;
+			gso.dup = dup;
+		}
+	}
+	if (dup) {
+		sim_netem_dups += data;
+		netem_send(l, p, true);
+	}
+	if (lost) {
+		sim_lost += data;
+		return;
+	}
+	if (l == &to_rcv && RATE && !skip) {
+		u64 start = q_busy > NOW ? q_busy : NOW;
+
+		q_busy = start + (p->len + 40) * MS / RATE;
+		at = q_busy + DELAY;
+	}
+	if (skip)
+		at = NOW;
+	if (l->n >= NETEM_LIMIT || !link_put(l, p, at))
+		sim_lost += data;
+}
+
 /*
  * With BURST > 1 the link toward the receiver loses runs of up to BURST
  * packets sent back to back (about the same LOSS on average), as netem does
@@ -111,8 +199,11 @@ static void link_send(struct link *l, const struct pkt *p)
 	u32 run = l == &to_rcv && BURST > 1 ? BURST : 1;
 	bool data = l == &to_rcv && p->len;
 	u64 at = NOW + (l->own ? l->delay : DELAY);
-	int i, j;
 
+	if (SKIP || DUP || GSO) {
+		netem_send(l, p, false);
+		return;
+	}
 	if (l->dropping && l->dropping_at == NOW) {
 		l->dropping--;
 		sim_lost += data;
@@ -147,25 +238,12 @@ static void link_send(struct link *l, const struct pkt *p)
 		q_busy = start + (p->len + 40) * MS / RATE;
 		at = q_busy + DELAY;
 	}
-	if (l->n == MAXPKT)
-		return;
 	if (data && WREORDER && rnd() % 100 < WREORDER)
 		at += WREORDER_MS * 1000000ull;
 	if (l == &to_rcv && SPIKE_LEN && NOW >= SPIKE_AT && NOW < SPIKE_AT + SPIKE_LEN)
 		at = SPIKE_AT + SPIKE_LEN + DELAY;
-	/* kept sorted by arrival: a delayed packet lets later ones overtake it */
-	i = (l->head + l->n) % MAXPKT;
-	for (j = l->n; j > 0; j--) {
-		int prev = (i + MAXPKT - 1) % MAXPKT;
-
-		if (l->q[prev].at <= at)
-			break;
-		l->q[i] = l->q[prev];
-		i = prev;
-	}
-	l->q[i] = *p;
-	l->q[i].at = at;
-	l->n++;
+	if (!link_put(l, p, at))
+		sim_lost += data;
 }
 
 static bool link_recv(struct link *l, struct pkt *p)
@@ -398,6 +476,8 @@ static bool sim_rx(const struct rx_scenario *t)
 
 	memset(&H, 0, sizeof(H));
 	NOW = 0;
+	SKIP = DUP = 0;		/* netem_send() is for the tx scenarios */
+	GSO = false;
 	WS = GWS = t->ws;
 	link_init(&wan_in, 0, t->delay);
 	link_init(&wan_out, 0, t->delay);
@@ -593,8 +673,11 @@ static void from_guest(struct pkt *p)
 	struct ack_rewrite rw;
 
 	H.nout = 0;
-	if (ack_core_segment(C, &s, NOW, &rw) == ACK_PASS)
+	if (ack_core_segment(C, &s, NOW, &rw) == ACK_PASS) {
+		gso.sending = true;
 		link_send(&to_rcv, p);
+		gso.sending = false;
+	}
 	run_actions();
 }
 
@@ -696,6 +779,10 @@ static void guest_send(void)
 		if (g_una == g_nxt)
 			g_progress = NOW;
 		g_nxt += len;
+		if (GSO && (!gso.id || ++gso.n == GSO_SEGS)) {
+			gso.id = ++gso.last;
+			gso.n = 0;
+		}
 		if (REORDER && !late.len && rnd() % 100 < REORDER) {
 			late = p;	/* arrives after the next one */
 			continue;
@@ -710,6 +797,7 @@ static void guest_send(void)
 		from_guest(&late);
 		late.len = 0;
 	}
+	gso.id = 0;	/* what the guest sends next goes in a new packet */
 	if (g_nxt == G + 1 + g_total && g_una == g_nxt && !g_fin_sent) {
 		p.seq = g_nxt;
 		p.len = 0;
@@ -741,6 +829,8 @@ struct scenario {
 	bool guest_ss;		/* the guest slow-starts (see g_cwnd) */
 	bool untracked;		/* the core leaves the flow alone: the baseline */
 	u32 drop_cwnd;		/* see DROP_CWND */
+	u32 skip, dup;		/* see SKIP, DUP */
+	bool gso;		/* see GSO */
 	void (*tick)(void);	/* called every simulated ms */
 };
 
@@ -752,7 +842,9 @@ static struct ack_stats SIM_ST;	/* and its counters */
 #define CHECK_ADAPTS	0x1	/* reordering: no retransmission in the second half */
 #define CHECK_PROBE	0x2	/* the tail is repaired by a probe, not the RTO */
 #define CHECK_FRUGAL	0x4	/* at most 1 in 8 retransmissions arrives twice */
-#define CHECK_UNDO	0x8	/* the spurious RTO is detected and undone */
+#define CHECK_UNDO	0x8	/* the spurious RTO is detected and undone, once */
+#define CHECK_EXACT	0x10	/* only what was lost is resent, give or take 1 in 8 */
+#define CHECK_LOSSES	0x20	/* resent: at most twice what was lost */
 
 /* One transfer; true if everything arrived and the core forgot the flow. */
 static bool sim(const struct scenario *t)
@@ -783,7 +875,12 @@ static bool sim(const struct scenario *t)
 	q_busy = q_first_drop = q_drops = 0;
 	DROP_CWND = t->drop_cwnd;
 	drop_done = false;
-	sim_lost = sim_dups = 0;
+	SKIP = t->skip;
+	DUP = t->dup;
+	GSO = t->gso;
+	memset(&gso, 0, sizeof(gso));
+	q_busy = 0;
+	sim_lost = sim_dups = sim_netem_dups = 0;
 	NOW = 0;
 	DELAY = t->delay;
 	LOSS = 0;
@@ -875,9 +972,16 @@ static bool sim(const struct scenario *t)
 	else if ((t->check & CHECK_FRUGAL) &&
 		 8 * sim_dups > st.tx.rexmit_fast + st.tx.rexmit_rto)
 		why = "more than 1 in 8 retransmissions was not needed";
-	else if ((t->check & CHECK_UNDO) && (!st.tx.spurious || !st.tx.undos ||
+	else if ((t->check & CHECK_UNDO) && (st.tx.spurious != 1 || st.tx.undos != 1 ||
 					      8 * sim_dups > total / MSS / 100))
 		why = "the spurious RTO was not undone";
+	else if ((t->check & CHECK_EXACT) &&
+		 (st.tx.rexmit_fast + st.tx.rexmit_rto < sim_lost ||
+		  8 * (st.tx.rexmit_fast + st.tx.rexmit_rto) > 9 * sim_lost))
+		why = "what was resent is not what was lost";
+	else if ((t->check & CHECK_LOSSES) &&
+		 st.tx.rexmit_fast + st.tx.rexmit_rto > 2 * sim_lost)
+		why = "more than 2 segments resent for each one lost";
 	else if (st.flows || st.tx.kept_bytes)
 		why = "the flow outlived the connection";
 	ack_core_destroy(C);
@@ -886,17 +990,21 @@ static bool sim(const struct scenario *t)
 	if (!name && !why)
 		return true;	/* a run for a comparison: no line of its own */
 	if (why) {
-		printf("FAIL %s: %s (guest una +%u, receiver +%u, %llu ms)\n", name ? name : "ack_sim", why,
-		       g_una - G, r_nxt - G, (unsigned long long)(NOW / MS));
+		printf("FAIL %s: %s (guest una +%u, receiver +%u, %llu ms; %llu/%llu fast/RTO "
+		       "rexmits for %llu lost, %llu received twice)\n", name ? name : "ack_sim", why,
+		       g_una - G, r_nxt - G, (unsigned long long)(NOW / MS),
+		       (unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
+		       (unsigned long long)sim_lost, (unsigned long long)sim_dups);
 		return false;
 	}
 	printf("PASS %s (%u bytes in %llu ms, %llu local ACKs, %llu/%llu fast/RTO "
-	       "rexmits for %llu lost, %llu received twice, %llu reordered, peak kept %llu; "
+	       "rexmits for %llu lost, %llu received twice (%llu duplicated on the way), %llu reordered, peak kept %llu; "
 	       "%llu probes, %llu DSACKs, %llu spurious, %llu undos, reo_wnd %llu us)\n",
 	       name, total,
 	       (unsigned long long)(NOW / MS), (unsigned long long)st.tx.local_acks,
 	       (unsigned long long)st.tx.rexmit_fast, (unsigned long long)st.tx.rexmit_rto,
 	       (unsigned long long)sim_lost, (unsigned long long)sim_dups,
+	       (unsigned long long)sim_netem_dups,
 	       (unsigned long long)st.tx.reordered, (unsigned long long)st.tx.kept_peak,
 	       (unsigned long long)st.tx.tlp_probes, (unsigned long long)st.tx.dsacks,
 	       (unsigned long long)st.tx.spurious, (unsigned long long)st.tx.undos,
@@ -1144,12 +1252,25 @@ int main(void)
 		{ "ack_sim_tail_loss", ACK_CC_NONE, 0, 1, 0, 0, 20 * MS, 1 << 20, .tail = true,
 		  .check = CHECK_PROBE },
 		{ "ack_sim_random_loss_2pct", ACK_CC_NONE, 20, 1, 7, 0, 20 * MS, 8 << 20,
-		  .check = CHECK_FRUGAL },
+		  .check = CHECK_FRUGAL | CHECK_EXACT },
 		{ "ack_sim_reno_reorder_loss", ACK_CC_RENO, 20, 1, 7, 0, 20 * MS, 2 << 20,
 		  .wreorder = 25 },
 	};
 	unsigned int i;
 
+	/*
+	 * bench/ack.sh's rows, through netem as the bench sets it up: 100
+	 * Mbit/s, the guest's GSO packets, and for "reorder" 25 % sent at once
+	 * past the delay and the rate queue, both ways.
+	 */
+	static const struct scenario netem[] = {
+		{ "ack_sim_netem_reorder", ACK_CC_NONE, 20, 1, 7, 0, 20 * MS, 32 << 20,
+		  .skip = 25, .dup = 1, .gso = true, .rate = 12500, .check = CHECK_LOSSES },
+		{ "ack_sim_netem_loss_1pct", ACK_CC_NONE, 10, 1, 7, 0, 25 * MS, 10 << 20,
+		  .gso = true, .rate = 12500, .check = CHECK_EXACT },
+		{ "ack_sim_netem_reorder_only", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 16 << 20,
+		  .skip = 25, .gso = true, .rate = 12500, .check = CHECK_ADAPTS },
+	};
 	static const struct rx_scenario rx[] = {
 		{ "ack_sim_rx_clean", ACK_DIR_RX, 0, 0, 0, 10 * MS, 4 << 20 },
 		{ "ack_sim_rx_guest_drops_2pct", ACK_DIR_RX, 0, 20, 0, 10 * MS, 4 << 20 },
@@ -1204,6 +1325,12 @@ int main(void)
 			       (unsigned long long)with, (unsigned long long)RX_MS);
 			failed++;
 		}
+	}
+	for (i = 0; i < sizeof(netem) / sizeof(netem[0]); i++) {
+		if (sim(&netem[i]))
+			passed++;
+		else
+			failed++;
 	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
