@@ -246,6 +246,7 @@ struct ack_dir_stats {
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
 	u64 reordered;		/* sender segments held: an earlier one was late */
 	u64 fallbacks;		/* flows handed back to end-to-end */
+	u64 reentries;		/* ... and acknowledged locally again (ack_input.c) */
 	/* loss recovery with SACK (ack_recovery.c) */
 	u64 tlp_probes;		/* tail loss probes sent */
 	u64 dsacks;		/* DSACK blocks: a copy the receiver did not need */
