@@ -102,7 +102,13 @@ void ack_fallback(struct ack_core *c, struct ack_half *h, bool count)
 		return;
 	}
 	h->flags |= H_FALLBACK;
+	/*
+	 * From now on edge is the largest the receiver gave the sender, which
+	 * a re-entry must honour (no budget covers it while fallen back).
+	 */
 	h->edge = h->nxt;
+	if (h->flags & H_RWIN)
+		h->edge = seq_max(h->edge, h->r_ack + h->r_wnd);
 	ack_drop_held(c, h);	/* never acknowledged: the sender still has them */
 	ack_account(c, h);
 	if (count) {
@@ -114,6 +120,15 @@ void ack_fallback(struct ack_core *c, struct ack_half *h, bool count)
 			h->flaps = 0;
 		reenter_later(c, h);
 	}
+}
+
+/* A fallen-back half's receiver acknowledged @ra (<= hi) with @win: see ack_fallback(). */
+static void fallback_edge(struct ack_half *h, u32 ra, u16 win)
+{
+	u32 edge = ra + ((u32)win << h->ws);
+
+	if (seq_after(edge, h->edge))
+		h->edge = edge;
 }
 
 /* Handed back (or never taken: dir) with nothing kept: segments pass as they are. */
@@ -571,8 +586,6 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 
 	*freed = *news = false;
 	if (inert(h)) {
-		u32 edge = ra + ((u32)s->window << h->ws);
-
 		/* only the receiver's window, for what is sent in its name */
 		if (!(h->flags & H_RWIN) || !seq_before(ra, h->r_ack)) {
 			h->r_ack = ra;
@@ -582,17 +595,24 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		h->r_win_raw = s->window;
 		if (seq_after(ra, h->hi))
 			return ACK_PASS;
-		/* the edge the sender may fill, should the half re-enter */
-		if (seq_after(edge, h->edge))
-			h->edge = edge;
+		fallback_edge(h, ra, s->window);
 		if (!(h->flags & H_PROBE) || seq_before(ra, h->probe_seq) ||
 		    !may_reenter(c, f, h))
 			return ACK_PASS;
 		*news = true;
-		/* the sender has our ACK now, beyond this one */
-		if (reenter(c, f, h, ra) && pure) {
+		if (!reenter(c, f, h, ra))
+			return ACK_PASS;
+		/* the sender has our ACK now, beyond this one: as below */
+		if (pure) {
 			st->acks_consumed++;
 			return ACK_DROP;
+		}
+		if (seq_before(ra, h->nxt)) {
+			rw->ack = h->nxt;
+			rw->window = is_tx(h) ? ack_sender_view_window(h) : advertise(c, h);
+			rw->strip_sack = s->nsack > 0;
+			st->acks_rewritten++;
+			return ACK_REWRITE;
 		}
 		return ACK_PASS;
 	}
@@ -602,6 +622,8 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 	*news = true;
 	*freed = seq_after(ra, h->una) && h->una != h->nxt;
 	passthrough = on_receiver_ack(c, f, h, s, now);
+	if (h->flags & H_FALLBACK)
+		fallback_edge(h, ra, s->window);
 
 	if (h->flags & H_GIVEN) {
 		/* The sender already has this ACK (or will get ours)? */
@@ -790,8 +812,9 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 		if (s->has_ts)
 			f->r_tsecr = s->tsecr;
 	}
+	/* (an inert rx half judges the segment against the edge before it) */
 	end = s->seq + s->len + ((s->flags & ACK_TCP_FIN) ? 1 : 0);
-	if ((f->flags & F_RSYN) && seq_after(end, f->rx.hi))
+	if ((f->flags & F_RSYN) && seq_after(end, f->rx.hi) && !inert(&f->rx))
 		f->rx.hi = end;
 
 	if (s->flags & ACK_TCP_SYN) {

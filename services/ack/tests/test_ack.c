@@ -1789,6 +1789,80 @@ static void t_reenter_flaps(void)
 	      (unsigned long long)stats().tx.fallbacks);
 }
 
+/* rx: the guest's ACK for what went before the copies brings the flow back. */
+static void t_reenter_rx(void)
+{
+	CFG.dirs = ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	rdata(T(0), MSS);
+	expect_wack(T(1), (GWND - MSS) >> 7);
+	H.fail_in = 1;
+	rdata(T(1), MSS);		/* needs a new chunk */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().rx.fallbacks == 1, "fallback");
+	gack(T(2), 502, 0, NULL);
+	CHECK(V == ACK_PASS && stats().rx.kept_bytes == 0 && stats().flows == 1,
+	      "handed back: verdict %d", V);
+	rdata(T(2), MSS);		/* too soon: RTO 200 ms after the fallback */
+	CHECK(V == ACK_PASS && H.nout == 0, "copied too soon");
+	NOW += 1000 * MS;
+	rdata(T(3), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked before the guest caught up");
+	gack(T(3), 502, 0, NULL);
+	expect_wack(T(4), (GWND - MSS) >> 7);
+	CHECK(V == ACK_DROP && stats().rx.reentries == 1 && stats().rx.kept_bytes == MSS &&
+	      stats().tx.reentries == 0, "verdict %d reentries %llu", V,
+	      (unsigned long long)stats().rx.reentries);
+	rdata(T(4), MSS);
+	expect_wack(T(5), (GWND - 2 * MSS) >> 7);
+	gack(T(5), 502, 0, NULL);
+	CHECK(stats().rx.kept_bytes == 0 && stats().rx.local_acks == 3, "kept %llu acks %llu",
+	      (unsigned long long)stats().rx.kept_bytes,
+	      (unsigned long long)stats().rx.local_acks);
+}
+
+/*
+ * The guest may fill the largest edge the receiver gave it while end to
+ * end: no re-entry until that edge fits the budget (a refusal waits RTO <<
+ * flaps), and the budget then covers it even where the receiver's window
+ * has shrunk since.
+ */
+static void t_reenter_window(void)
+{
+	int i;
+
+	CFG.flow_budget = 16384;
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 16384 - MSS);
+	H.fail_in = 1;
+	gdata(S(1), MSS);
+	rack(S(2), 65535, 0, NULL);	/* the guest may send up to S(2) + 65535 */
+	CHECK(stats().tx.fallbacks == 1 && stats().tx.kept_bytes == 0, "fallback");
+	NOW += 300 * MS;
+	gdata(S(2), MSS);		/* copied, the receiver is there: too wide */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0, "re-entered");
+	/* 400 ms without copies, while the receiver's window shrinks */
+	for (i = 3; i < 41; i++) {
+		rack(S(i), 4000, 0, NULL);
+		gdata(S(i), MSS);
+		CHECK(V == ACK_PASS && H.nout == 0, "acked at %d", i);
+	}
+	rack(S(41), 4000, 0, NULL);
+	NOW += 400 * MS;
+	/* S(2) + 65535 - S(41) = 8595 fits: acknowledged within 4000 of S(41) */
+	gdata(S(41), MSS);
+	expect_ack(S(42), 4000 - MSS);
+	CHECK(stats().tx.reentries == 1, "reentries %llu",
+	      (unsigned long long)stats().tx.reentries);
+	/* beyond that window, within the old edge: kept, no fallback */
+	gdata(S(42), 7000);
+	expect_ack(S(42) + 7000, 0);
+	CHECK(stats().tx.fallbacks == 1 && stats().tx.kept_bytes == MSS + 7000, "fallbacks %llu",
+	      (unsigned long long)stats().tx.fallbacks);
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1874,6 +1948,8 @@ int main(void)
 	run("ack_reenter_after_fallback", t_reenter_after_fallback);
 	run("ack_reenter_not_while_dir_off", t_reenter_not_while_dir_off);
 	run("ack_reenter_flaps", t_reenter_flaps);
+	run("ack_reenter_rx", t_reenter_rx);
+	run("ack_reenter_window", t_reenter_window);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
