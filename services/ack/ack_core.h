@@ -26,7 +26,8 @@
  * the core gave it never sends a byte the core cannot keep.  (Before the first
  * local ACK the guest sends into the receiver's own window; a first flight
  * beyond the budgets makes the flow fall back, as does any byte the core
- * cannot keep: it is passed on, never dropped, and no longer acked locally.)
+ * cannot keep: it is passed on, never dropped, and no longer acked locally,
+ * until the stream is consistent again and the flow re-enters.)
  *
  * Memory: the budgets count payload bytes.  Kept bytes live in chunks of 1
  * to 4 KiB (power-of-two kmalloc sizes, 16 bytes of header each); besides

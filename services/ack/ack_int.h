@@ -13,7 +13,8 @@
  * sender that it has not copied, and never drops a byte a sender sent.  When
  * it cannot keep a byte (budget, memory, a sequence number it cannot explain)
  * the flow falls back: it stops acknowledging, recovers what it already
- * acknowledged, and then forgets the flow so that it runs end to end.
+ * acknowledged, and then lets it run end to end, until its stream is
+ * consistent again and it may re-enter (ack_input.c), or it ends.
  *
  * The files, by concern (as Linux splits tcp_input.c, tcp_output.c,
  * tcp_timer.c):

@@ -1616,6 +1616,14 @@ static void t_rx_dir_reconfigure(void)
 
 /* ---- re-entry after a fallback ---- */
 
+/* The guest's pure ACK beyond any window: the stream makes no sense. */
+static void nonsense(u32 p)
+{
+	struct ack_seg a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, p + 10000000, R + 1, 502, 0);
+
+	go(&a);
+}
+
 /*
  * Memory runs out mid-flow: the flow falls back, delivers what it kept, and
  * once the guest's stream is consistent again (in order from the edge, the
@@ -1709,6 +1717,18 @@ static void t_reenter_not_while_dir_off(void)
 	      "reentries %llu", (unsigned long long)stats().tx.reentries);
 	rack(S(4), 65535, 0, NULL);
 	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0, "verdict %d", V);
+	/* copies pending when tx goes off again: dropped, no re-entry */
+	nonsense(S(4));
+	gdata(S(4), MSS);		/* too soon after the fallback */
+	NOW += 1000 * MS;
+	gdata(S(5), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0 && H.live == 5, "copies: live %ld", H.live);
+	cfg.dirs = ACK_DIR_RX;
+	ack_core_reconfigure(C, &cfg);
+	CHECK(H.live == 3 && stats().flows == 1, "live %ld", H.live);
+	rack(S(6), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 1 &&
+	      stats().tx.fallbacks == 1, "re-entered with dir=rx");
 }
 
 /*
@@ -1733,14 +1753,6 @@ static u32 come_back(u32 p, u64 delay, u64 reentries)
 	rack(p + 2 * MSS, 65535, 0, NULL);
 	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0, "verdict %d", V);
 	return p + 2 * MSS;
-}
-
-/* The guest's pure ACK beyond any window: the stream makes no sense. */
-static void nonsense(u32 p)
-{
-	struct ack_seg a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, p + 10000000, R + 1, 502, 0);
-
-	go(&a);
 }
 
 /*
