@@ -93,10 +93,12 @@ netsvcctl set ack vif3.0 cc=none
 # vif every 2 s during an upload.  A flip makes the flow fall back only now
 # and then (the guest's segments arrive with a gap wider than what ack
 # holds: one fallback in 6 gso/tso flips, none in 14 of both, measured on
-# 2026-12-05), so for one second after the first flip flow_budget is also
-# far below what is kept: the guest's next segment does not fit and the
-# flow falls back for sure.  It must come back (reentries) and keep getting
-# local ACKs, and the data arrive intact.
+# 2026-12-05), so for two seconds after the third flip flow_budget is also
+# far below what is kept: a segment the guest sends into the window it had
+# does not fit and the flow falls back (one fallback in one such dip; a
+# one-second dip after the first flip found the guest's window used up and
+# caused none).  It must come back (reentries) and keep getting local ACKs,
+# and the data arrive intact.
 if ! command -v ethtool >/dev/null; then
 	skip offload-flips "no ethtool (tools/deps.sh installs it)"
 else
@@ -110,9 +112,9 @@ else
 		ip netns exec guest ethtool -K eth0 gso $on tso $on
 		ethtool -K vif3.0 gro $on
 		flips=$((flips + 1)); [ $on = off ] && on=on || on=off
-		if [ $flips = 1 ]; then
+		if [ $flips = 3 ]; then
 			netsvcctl set ack vif3.0 flow_budget=65536
-			sleep 1
+			sleep 2
 			netsvcctl set ack vif3.0 flow_budget="$budget"
 		fi
 		snap=$(netsvcctl -j show vif3.0)
