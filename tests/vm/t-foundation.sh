@@ -40,6 +40,20 @@ case $name in "flow0 rx tcp 10.3.0.2:"*">10.3.0.1:5201 bytes") pass top-flow ;; 
 expect_ok set-live netsvcctl set acct vif3.0 top=1
 expect set-applied "$(stat vif3.0 acct top)" 1
 
+# --- a full flow table: 200 one-packet UDP flows into 16 places.  A new
+# flow whose bucket holds one replaces the lightest there (freed after a
+# grace period, see acct.c), one whose bucket is empty goes untracked.
+netsvcctl detach acct vif3.0
+expect_ok attach-small-table netsvcctl attach acct vif3.0 max_flows=16 top=32
+g bash -c 'for p in $(seq 20001 20200); do echo x > /dev/udp/10.3.0.1/$p; done' 2>/dev/null
+snap=$(netsvcctl -j show vif3.0)
+expect table-full "$(jstat "$snap" acct flows)" 16
+expect_ge table-evictions "$(jstat "$snap" acct flow_evictions)" 1
+expect_ge table-all-counted "$(( $(jstat "$snap" acct flow_evictions) + $(jstat "$snap" acct flows_untracked) ))" 184
+expect table-top-listed "$(jq '[.[0].stats | keys_unsorted[] | select(startswith("flow"))] | length' <<< "$snap")" 16
+netsvcctl detach acct vif3.0
+netsvcctl attach acct vif3.0 top=1
+
 # --- bad input: exact words, exit 1; usage errors exit 2
 P=netsvcctl
 expect_err err-no-device 1 "$P: attach: vif9.0: no such device" $P attach acct vif9.0
