@@ -23,11 +23,25 @@
 # ROUNDS rounds each.  tunnel_backlog_share: of the frames g1 sent into the
 # tunnel during the throughput runs, the share that waited in the backlog
 # because the ring was full.
+# What bounds the throughput: TCP in g1 over loopback (iperf3 to 127.0.0.1,
+# sender and receiver on g1's one vCPU, no transport between them) measures
+# what one vCPU does of the stack and copies the tunnel cannot avoid; the
+# tunnel splits the same work over two vCPUs and adds a copy into and out of
+# the ring, so it cannot move more than twice that (tunnel_tput_bound_ratio:
+# that ceiling over netfront).
+# bench/tunnel.sh [NAME=VALUE...] sets ROUNDS SECS COUNT RR_COUNT BUSY_US
+# RING_KBS (the environment does not reach Dom0: hence arguments).
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} COUNT=${COUNT:-20} RR_COUNT=${RR_COUNT:-500} BUSY_US=${BUSY_US:-2000}
-RING_KBS=${RING_KBS:-64 256 512}
+RING_KBS=${RING_KBS-64 256 512}
+for a in "$@"; do
+	case $a in
+	ROUNDS=*|SECS=*|COUNT=*|RR_COUNT=*|BUSY_US=*|RING_KBS=*) declare "$a" ;;
+	*) echo "bench tunnel: unknown argument '$a'" >&2; exit 2 ;;
+	esac
+done
 v1=$(guest_vif g1) v2=$(guest_vif g2) ip2=$(guest_ip g2)
 
 path() {	# path tunnel|netfront
@@ -37,7 +51,7 @@ path() {	# path tunnel|netfront
 		netsvcctl detach tunnel "$v2" > /dev/null 2>&1; wait_state g1 none && wait_state g2 none
 	fi
 }
-tput() { gx g1 "iperf3 -J -c $ip2 -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
+tput() { gx g1 "iperf3 -J -c ${1:-$ip2} -t $SECS" | jq '.end.sum_received.bits_per_second / 1e6' | awk '{ printf "%.1f\n", $1 }'; }
 # tput_tunnel FILE SHAREFILE: tput, and the backlog share of g1's frames
 tput_tunnel() {
 	local b0 f0 b1 f1
@@ -114,7 +128,12 @@ for r in $(seq "$ROUNDS"); do
 			"crr $(tail -n1 $out/crr.$p) ms"
 	done
 	rtt 10.99.0.1 >> $out/rtt.dom0
+	cpu_sample loopback & cpu=$!
+	tput 127.0.0.1 >> $out/tput.loopback
+	wait $cpu
+	echo "round $r loopback in g1: $(tail -n1 $out/tput.loopback) Mbit/s"
 done
+tput_loopback=$(median < $out/tput.loopback)
 rtt_dom0=$(median < $out/rtt.dom0)
 gx g1 cat /proc/netsvc_front | head -19
 backlog_share=$(median < $out/backlog)
@@ -147,10 +166,11 @@ printf '%-34s %12s %12s %8s\n' "TCP 64B RR, sleeping (ms)" "$rr_netfront" "$rr_t
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, busy-polling (ms)" "$rrbusy_netfront" "$rrbusy_tunnel" "$(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, 100 ms apart (ms)" "$rridle_netfront" "$rridle_tunnel" "$(ratio "$rridle_netfront" "$rridle_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$crr_netfront" "$crr_tunnel" "$(ratio "$crr_netfront" "$crr_tunnel")"
+printf '%-34s %12s %12s %8s\n' "TCP in g1 over loopback (Mbit/s)" "" "$tput_loopback" ""
 echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
 echo "ring: $ringkb KiB per direction (netsvc_front's default); frames through the backlog: $backlog_share"
 if [ -f $out/cpu.tunnel.g1 ]; then
-	for p in netfront tunnel; do
+	for p in netfront tunnel loopback; do
 		echo "CPU during the $p throughput runs (xentop, % of one CPU, medians):" \
 			"g1 $(median < $out/cpu.$p.g1), g2 $(median < $out/cpu.$p.g2), Dom0 $(median < $out/cpu.$p.Domain-0)"
 	done
@@ -164,8 +184,11 @@ echo "BENCH tunnel_tput_mbps $tput_tunnel"
 echo "BENCH netfront_tput_mbps $tput_netfront"
 echo "BENCH tunnel_tput_ratio $(ratio "$tput_tunnel" "$tput_netfront")"
 echo "BENCH tunnel_ring_kb $ringkb"
+echo "BENCH guest_loopback_mbps $tput_loopback"
+echo "BENCH tunnel_tput_bound_ratio $(ratio "$(echo "2 * $tput_loopback" | bc)" "$tput_netfront")"
+echo "BENCH tunnel_vs_loopback $(ratio "$tput_tunnel" "$tput_loopback")"
 if [ -f $out/cpu.tunnel.g1 ]; then
-	for p in netfront tunnel; do
+	for p in netfront tunnel loopback; do
 		for d in g1 g2 Domain-0; do
 			[ -f $out/cpu.$p.$d ] && echo "BENCH ${p}_cpu_$(tr -d '-' <<< "${d,,}")_pct $(median < $out/cpu.$p.$d)"
 		done
