@@ -15,6 +15,13 @@ VMLINUZ=/boot/vmlinuz-$KVER
 # VM_KVER=its release, VM_MODROOT=its modules_install root (bound at
 # /lib/modules in the VM).  Unset: Debian's kernel, as always.
 if [ -n "${VM_KERNEL:-}" ]; then VMLINUZ=$VM_KERNEL KVER=${VM_KVER:?VM_KVER with VM_KERNEL}; fi
+# The host's module tree for KVER.  VM_MODROOT is resolved: the VM sees the
+# host under /host, where an absolute symlink (a worktree's build/debug-kernel)
+# would point back out of it.
+vm_moddir() {
+	if [ -n "${VM_MODROOT:-}" ]; then echo "$(readlink -f "$VM_MODROOT")/lib/modules"
+	else echo /lib/modules; fi
+}
 # What a kernel log must never show after a test (lockdep, KFENCE and
 # debugobjects reports also start with BUG: or WARNING:; named for clarity).
 DMESG_BAD='BUG:|WARNING:|Oops|general protection|refcount_t|list_del corruption|list_add corruption|UBSAN|KASAN|kernel BUG|KFENCE|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|ODEBUG'
@@ -67,6 +74,35 @@ vm_results_prepare() {
 	# Test sizes in percent (tests/vm/lib.sh scaled): the debug lane's
 	# kernel is several times slower, so it runs the same checks on less.
 	echo "${VM_SCALE:-100}" > "$dir/scale"
+}
+
+# vm_check_debug R LOG NAME : a debug kernel's checks on the results share R
+# (tests/vm/init wrote R/kmemleak after the job): its checkers were on, and
+# kmemleak blames nothing on netsvc.  On that kernel everything else is built
+# in, so a frame in module space that no longer has a symbol (an unloaded
+# module) is ours too.  PASS/FAIL lines named NAME-debug, NAME-kmemleak; the
+# list and our part of it in LOG.kmemleak, LOG.kmemleak-ours.  Non-zero on a
+# failure.
+vm_check_debug() {
+	local r=$1 log=$2 name=$3 banner rc=0
+	for banner in "KernelAddressSanitizer initialized" "Lock dependency validator" \
+	              "Kernel memory leak detector initialized" "kfence: initialized"; do
+		if grep -q "$banner" "$r/dmesg"; then echo "PASS $name-debug: $banner"
+		else echo "FAIL $name-debug: no '$banner' in the kernel log"; rc=1; fi
+	done
+	cp "$r/kmemleak" "$log.kmemleak"
+	awk '/^unreferenced object/ { if (ours) print rec; rec = ""; ours = 0 }
+	     { rec = rec $0 "\n" }
+	     /netsvc|\] 0x[0-9a-f]+$/ { ours = 1 }
+	     END { if (ours) print rec }' "$r/kmemleak" > "$log.kmemleak-ours"
+	if [ -s "$log.kmemleak-ours" ]; then
+		echo "FAIL $name-kmemleak: $(grep -c '^unreferenced object' "$log.kmemleak-ours") leak(s) blamed on netsvc (${log#"$TOP"/}.kmemleak):"
+		head -n 30 "$log.kmemleak-ours" | sed 's/^/    /'
+		rc=1
+	else
+		echo "PASS $name-kmemleak: $(grep -c '^unreferenced object' "$r/kmemleak") unreferenced object(s), none from netsvc"
+	fi
+	return $rc
 }
 
 # vm_check_dmesg FILE : non-zero and the offending lines when the log is bad.

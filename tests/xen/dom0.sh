@@ -26,15 +26,19 @@ step() {
 step "boot to Dom0 job"
 die() { echo "FAIL xen-setup: $*"; exit 1; }
 
-# Writable layers: netsvc installs into them like onto a real Dom0.
-for d in /etc /usr/local /usr/lib/modules; do
+# Writable layers: netsvc installs into them like onto a real Dom0.  Another
+# kernel's module tree is a mount of its own on a tmpfs (tests/vm/init), and an
+# overlay on /usr/lib/modules would not see into it: that tree is the layer.
+mods=/usr/lib/modules
+[ -f /results/moddir ] && mods=/usr/lib/modules/$(uname -r)
+for d in /etc /usr/local $mods; do
 	mkdir -p /run/ovl$d/up /run/ovl$d/work
 	mount -t overlay overlay -o lowerdir=$d,upperdir=/run/ovl$d/up,workdir=/run/ovl$d/work $d ||
 		die "cannot overlay $d"
 done
 # The module index comes from the host (tests/xen/run): depmod here would
 # read the whole module tree through 9p.
-make -s -C "$TOP" install-files DEPMOD=: > /tmp/install.log 2>&1 || { cat /tmp/install.log; die "make install-files"; }
+make -s -C "$TOP" install-files DEPMOD=: KVER="$(uname -r)" > /tmp/install.log 2>&1 || { cat /tmp/install.log; die "make install-files"; }
 cp "$TOP/build/xen/modindex/lib/modules/$(uname -r)"/modules.* "/lib/modules/$(uname -r)/" ||
 	die "no module index from the host"
 cp "$TOP/tests/xen/netsvc.conf" /etc/xen/netsvc.conf

@@ -5,6 +5,10 @@
 
 KVER=${KVER:-$(uname -r)}
 DOMU_RD=/results/domu.gz
+# The guests' kernel and memory (MB): Dom0's kernel, unless tests/xen/run was
+# given another (the debug lane's, which needs more memory).
+DOMU_KERNEL=$(cat /results/domu-kernel 2>/dev/null || echo "/boot/vmlinuz-$KVER")
+DOMU_MEM=$(cat /results/domu-mem 2>/dev/null || echo 128)
 # guest_ip NAME: g<i> is 10.99.0.(10+i)
 guest_ip() { echo "10.99.0.$((10 + ${1#g}))"; }
 guest_domid() { xl domid "$1" 2>/dev/null; }
@@ -16,10 +20,10 @@ guest_create() {
 	cat > /tmp/$n.cfg <<EOC
 name = "$n"
 type = "pv"
-kernel = "/boot/vmlinuz-$KVER"
+kernel = "$DOMU_KERNEL"
 ramdisk = "$DOMU_RD"
 extra = "console=hvc0 quiet netsvc_ip=$(guest_ip "$n")/24 netsvc_gw=10.99.0.1"
-memory = 128
+memory = $DOMU_MEM
 vcpus = 1
 vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:$(printf %02x "$i"),script=vif-netsvc' ]
 on_poweroff = "destroy"

@@ -92,9 +92,9 @@ fi
 cat > /tmp/in.cfg <<EOC
 name = "g1--incoming"
 type = "pv"
-kernel = "/boot/vmlinuz-$KVER"
+kernel = "$DOMU_KERNEL"
 ramdisk = "$DOMU_RD"
-memory = 128
+memory = $DOMU_MEM
 vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:09,script=vif-netsvc' ]
 EOC
 expect_ok incoming-create xl create -p /tmp/in.cfg
