@@ -93,17 +93,17 @@ netsvcctl set ack vif3.0 cc=none
 # vif every 2 s during an upload.  A flip makes the flow fall back only now
 # and then (the guest's segments arrive with a gap wider than what ack
 # holds: one fallback in 6 gso/tso flips, none in 14 of both, measured on
-# 2026-12-05), so for two seconds after the third flip flow_budget is also
-# far below what is kept: a segment the guest sends into the window it had
-# does not fit and the flow falls back (one fallback in one such dip; a
-# one-second dip after the first flip found the guest's window used up and
-# caused none).  It must come back (reentries) and keep getting local ACKs,
-# and the data arrive intact.
+# 2026-12-05), so after the third flip tcpkick (tests/vm/tcpkick.c) also
+# sends, from the guest, a pure ACK of the upload far out of its sequence
+# space: the flow falls back every time.  It must come back (reentries) and
+# keep getting local ACKs, and the data arrive intact.
+K=/tmp/tcpkick
 if ! command -v ethtool >/dev/null; then
 	skip offload-flips "no ethtool (tools/deps.sh installs it)"
+elif ! cc -std=gnu11 -O2 -Wall -Wextra -Werror -o $K "$TOP/tests/vm/tcpkick.c" 2>/tmp/cc.err; then
+	fail offload-flips "tcpkick does not build: $(head -n1 /tmp/cc.err)"
 else
 	uplink_netem "delay 10ms rate 20mbit"
-	budget=$(stat vif3.0 ack flow_budget)
 	snap0=$(netsvcctl -j show vif3.0)
 	xfer_bg xfer-offload-flips "$FLIPS"
 	on=off flips=0 acks_fb=
@@ -112,11 +112,7 @@ else
 		ip netns exec guest ethtool -K eth0 gso $on tso $on
 		ethtool -K vif3.0 gro $on
 		flips=$((flips + 1)); [ $on = off ] && on=on || on=off
-		if [ $flips = 3 ]; then
-			netsvcctl set ack vif3.0 flow_budget=65536
-			sleep 2
-			netsvcctl set ack vif3.0 flow_budget="$budget"
-		fi
+		[ $flips = 3 ] && ip netns exec guest timeout 10 $K eth0 9100
 		snap=$(netsvcctl -j show vif3.0)
 		[ -z "$acks_fb" ] && [ "$(since fallbacks)" -gt 0 ] && acks_fb=$(since local_acks)
 	done
