@@ -642,9 +642,17 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		fallback_edge(h, ra, s->window);
 
 	if (h->flags & H_GIVEN) {
-		/* The sender already has this ACK (or will get ours)? */
+		/*
+		 * The sender already has this ACK (or will get ours)?  Not
+		 * the one for nxt that ends a fallback's repair: from there
+		 * on the sender's window is the receiver's, and a sender the
+		 * core left at a window of zero learns of it only so (else
+		 * from its persist timer, backed off for as long as the
+		 * repair took).
+		 */
 		bool had = pure && !passthrough && !seq_after(ra, h->nxt) &&
-			   !(ra == h->nxt && seq_after(h->hi, h->nxt));
+			   !(ra == h->nxt && (seq_after(h->hi, h->nxt) ||
+					      (h->flags & H_FALLBACK)));
 
 		if (had && !fresh_window(c, h, ra)) {
 			st->acks_consumed++;

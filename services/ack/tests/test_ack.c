@@ -1730,8 +1730,9 @@ static void t_reenter_not_while_dir_off(void)
 	cfg = CFG;
 	cfg.dirs = ACK_DIR_RX;
 	ack_core_reconfigure(C, &cfg);
+	/* (the ACK that ends the repair reaches the guest: see t_fallback_zero_window) */
 	rack(S(1), 65535, 0, NULL);
-	CHECK(V == ACK_DROP && stats().flows == 1 && stats().tx.kept_bytes == 0,
+	CHECK(V == ACK_PASS && stats().flows == 1 && stats().tx.kept_bytes == 0,
 	      "handed back: verdict %d flows %llu", V, (unsigned long long)stats().flows);
 	NOW += 1000 * MS;
 	gdata(S(1), MSS);
@@ -1910,6 +1911,87 @@ static void t_reenter_window(void)
 	      (unsigned long long)stats().tx.fallbacks);
 }
 
+/*
+ * A guest that used all the window the local ACKs gave it when the flow
+ * falls back: the receiver's ACKs for what the core repairs are consumed
+ * (the guest has them), but the one for nxt, which ends the repair, goes
+ * on as it is: from there the guest's window is the receiver's, and it
+ * has no other way to learn of it than its persist timer.
+ */
+static void t_fallback_zero_window(void)
+{
+	u32 end;
+
+	CFG.flow_budget = 16384;
+	setup();
+	handshake(&plain);
+	gdata(S(0), 16384);
+	expect_ack(S(0) + 16384, 0);
+	end = S(0) + 16384;
+	nonsense(end);
+	CHECK(stats().tx.fallbacks == 1 && H.nout == 0, "fallback");
+	rack(S(0) + 8192, 8192, 0, NULL);
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 8192, "below nxt: verdict %d", V);
+	rack(end, 8192, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.kept_bytes == 0 &&
+	      stats().tx.acks_consumed == 1, "the end of the repair: verdict %d consumed %llu",
+	      V, (unsigned long long)stats().tx.acks_consumed);
+}
+
+/*
+ * RACK, then an RTO, on a receiver that reported data above the hole:
+ * ten segments at 100 ms, the first lost; at 120 ms the receiver SACKs
+ * only [S(1), S(3)) of the nine it has (three blocks per ACK: the
+ * scoreboard need not hear of all).  RACK resends S(0) at 125 ms, that is
+ * lost too, the RTO resends it at 325 ms, and its ACK covers all ten.
+ * The originals [S(3), S(10)) it also covers sat at the receiver since
+ * 110 ms: not the sign of a delay spike that F-RTO looks for (the RTO is
+ * real, not undone), where before every such RTO was called spurious,
+ * undone and RACK's clock reset; nor is their wait an RTT.
+ */
+static void t_rack_rto_after_sack_not_spurious(void)
+{
+	u32 sk[2] = { S(1), S(3) };
+	int i;
+
+	setup();
+	handshake(&full);
+	NOW = 100 * MS;
+	for (i = 0; i < 10; i++)
+		gdata(S(i), MSS);
+	NOW = 120 * MS;
+	rack(S(0), 256, 1, sk);
+	CHECK(H.nout == 0, "retransmitted at once");
+	tick(125 * MS);
+	CHECK(H.nout == 1, "RACK: %d actions", H.nout);
+	expect_xmit(0, S(0), MSS);
+	tick(ack_core_next_deadline(C));	/* the probe, not sent in recovery */
+	CHECK(H.nout == 0 && ack_core_next_deadline(C) == 325 * MS, "RTO at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(325 * MS);
+	CHECK(H.nout == 1, "RTO: %d actions", H.nout);
+	expect_xmit(0, S(0), MSS);
+	NOW = 345 * MS;
+	rack(S(10), 256, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0 && stats().tx.kept_bytes == 0, "verdict %d kept %llu",
+	      V, (unsigned long long)stats().tx.kept_bytes);
+	CHECK(stats().tx.rexmit_fast == 1 && stats().tx.rexmit_rto == 1 &&
+	      stats().tx.spurious == 0 && stats().tx.undos == 0,
+	      "fast %llu rto %llu spurious %llu undos %llu",
+	      (unsigned long long)stats().tx.rexmit_fast, (unsigned long long)stats().tx.rexmit_rto,
+	      (unsigned long long)stats().tx.spurious, (unsigned long long)stats().tx.undos);
+	/*
+	 * Nor is 345 ms minus 100 an RTT of the originals: srtt stays the
+	 * 11.25 ms of the handshake and the 120 ms ACK, and the next tail
+	 * probe comes 2 * srtt after the next segment (a 245 ms sample made
+	 * it 40 ms, the probe 81 ms).
+	 */
+	NOW = 400 * MS;
+	gdata(S(10), MSS);
+	CHECK(ack_core_next_deadline(C) == 422500000ull, "probe at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1998,6 +2080,8 @@ int main(void)
 	run("ack_reenter_flaps", t_reenter_flaps);
 	run("ack_reenter_rx", t_reenter_rx);
 	run("ack_reenter_window", t_reenter_window);
+	run("ack_fallback_zero_window", t_fallback_zero_window);
+	run("ack_rack_rto_after_sack_not_spurious", t_rack_rto_after_sack_not_spurious);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }
