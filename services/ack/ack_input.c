@@ -322,8 +322,19 @@ static void inert_sender_seg(struct ack_core *c, struct ack_flow *f,
 	}
 	if (!seq_after(end, h->hi))
 		return;		/* sent again by the sender itself */
-	if (!s->len || seq_after(s->seq, h->hi) || !may_reenter(c, f, h) ||
-	    c->now < h->reenter_at) {
+	if (!s->len) {
+		/*
+		 * A pure ACK beyond anything sent: a stream that makes no
+		 * sense (tests/vm/tcpkick.c sends one), as it would make a
+		 * half that acknowledges fall back.  No copies for a while,
+		 * and hi stays: taken for the edge of the data, it made all
+		 * the sender sent afterwards look old, never copied.
+		 */
+		probe_stop(c, h);
+		reenter_later(c, h);
+		return;
+	}
+	if (seq_after(s->seq, h->hi) || !may_reenter(c, f, h) || c->now < h->reenter_at) {
 		probe_stop(c, h);	/* a gap: the copies would not be in order */
 		h->hi = end;
 		return;

@@ -43,7 +43,14 @@ static uint16_t fold(uint32_t s)
 int main(int argc, char **argv)
 {
 	uint8_t f[65536], out[14 + 60 + 60];
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	/*
+	 * ETH_P_ALL: what a host sends itself reaches only the packet sockets
+	 * of every protocol (dev_queue_xmit_nit() walks ptype_all alone); one
+	 * bound to ETH_P_IP never sees an outgoing segment, and waited for
+	 * one until its timeout, kicking nothing.
+	 */
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct sockaddr_ll to;
 	socklen_t sl;
 	int fd, port, tries;
 
@@ -53,7 +60,7 @@ int main(int argc, char **argv)
 	}
 	port = atoi(argv[2]);
 	sll.sll_ifindex = if_nametoindex(argv[1]);
-	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	if (!sll.sll_ifindex || fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
 		perror("tcpkick");
 		return 1;
@@ -68,7 +75,8 @@ int main(int argc, char **argv)
 
 		sl = sizeof(from);
 		n = recvfrom(fd, f, sizeof(f), 0, (struct sockaddr *)&from, &sl);
-		if (n < 14 + 20 + 20 || from.sll_pkttype != PACKET_OUTGOING)
+		if (n < 14 + 20 + 20 || from.sll_pkttype != PACKET_OUTGOING ||
+		    from.sll_protocol != htons(ETH_P_IP))
 			continue;
 		ihl = ip->ihl * 4u;
 		if (ip->version != 4 || ip->protocol != IPPROTO_TCP || ihl < 20 ||
@@ -95,7 +103,9 @@ int main(int argc, char **argv)
 		ip->check = fold(sum16(ip, ihl, 0));
 		s = sum16(&ip->saddr, 8, IPPROTO_TCP + 20);
 		th->check = fold(sum16(th, 20, s));
-		if (sendto(fd, out, 14 + len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		to = sll;
+		to.sll_protocol = htons(ETH_P_IP);
+		if (sendto(fd, out, 14 + len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
 			perror("tcpkick: sendto");
 			return 1;
 		}

@@ -1912,6 +1912,38 @@ static void t_reenter_window(void)
 }
 
 /*
+ * The guest's stream makes no sense again (tcpkick's pure ACK far ahead)
+ * while the flow runs end to end after a fallback: no copies for an RTO,
+ * and the data after it is still the edge of the stream, copied and
+ * acknowledged once the receiver is there.  (hi once took the ACK's
+ * sequence number: everything after looked sent before, never copied.)
+ */
+static void t_reenter_after_nonsense_while_inert(void)
+{
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
+	nonsense(S(1));
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().tx.fallbacks == 1 && stats().tx.kept_bytes == 0,
+	      "handed back: verdict %d", V);
+	NOW += 1000 * MS;
+	nonsense(S(1));
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.fallbacks == 1, "fell back again");
+	NOW += 100 * MS;
+	gdata(S(1), MSS);		/* within the RTO (200 ms) after it: not copied */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0, "copied too soon");
+	rack(S(2), 65535, 0, NULL);
+	NOW += 100 * MS;
+	gdata(S(2), MSS);
+	expect_ack(S(3), 65535 - MSS);
+	CHECK(V == ACK_PASS && stats().tx.reentries == 1 && stats().tx.kept_bytes == MSS,
+	      "reentries %llu kept %llu", (unsigned long long)stats().tx.reentries,
+	      (unsigned long long)stats().tx.kept_bytes);
+}
+
+/*
  * A guest that used all the window the local ACKs gave it when the flow
  * falls back: the receiver's ACKs for what the core repairs are consumed
  * (the guest has them), but the one for nxt, which ends the repair, goes
@@ -2080,6 +2112,7 @@ int main(void)
 	run("ack_reenter_flaps", t_reenter_flaps);
 	run("ack_reenter_rx", t_reenter_rx);
 	run("ack_reenter_window", t_reenter_window);
+	run("ack_reenter_after_nonsense_while_inert", t_reenter_after_nonsense_while_inert);
 	run("ack_fallback_zero_window", t_fallback_zero_window);
 	run("ack_rack_rto_after_sack_not_spurious", t_rack_rto_after_sack_not_spurious);
 	printf("%d passed, %d failed\n", passed, nfailed);
