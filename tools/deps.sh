@@ -7,7 +7,7 @@ PKGS=(
 	linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static cpio kmod
 	libnl-3-dev libnl-genl-3-dev
-	iproute2 iperf3 jq bc util-linux socat net-tools openvswitch-switch
+	iproute2 iperf3 jq bc util-linux socat net-tools openvswitch-switch ethtool
 	xen-hypervisor-4.17-amd64 xen-utils-4.17 libxen-dev
 	# make deb: Debian's packaging tools; bash-completion for the completion test
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian bash-completion

@@ -703,6 +703,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "acks_rewritten", s.tx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "reordered", s.tx.reordered) ?:
 	       netsvc_stats_put(st, "fallbacks", s.tx.fallbacks) ?:
+	       netsvc_stats_put(st, "reentries", s.tx.reentries) ?:
 	       netsvc_stats_put(st, "tlp_probes", s.tx.tlp_probes) ?:
 	       netsvc_stats_put(st, "dsacks", s.tx.dsacks) ?:
 	       netsvc_stats_put(st, "spurious", s.tx.spurious) ?:
@@ -718,6 +719,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "rx_acks_rewritten", s.rx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "rx_reordered", s.rx.reordered) ?:
 	       netsvc_stats_put(st, "rx_fallbacks", s.rx.fallbacks) ?:
+	       netsvc_stats_put(st, "rx_reentries", s.rx.reentries) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:
 	       netsvc_stats_put(st, "alloc_failures", s.alloc_failures) ?:
 	       netsvc_stats_put(st, "build_failures", bf) ?:

@@ -26,7 +26,8 @@
  * the core gave it never sends a byte the core cannot keep.  (Before the first
  * local ACK the guest sends into the receiver's own window; a first flight
  * beyond the budgets makes the flow fall back, as does any byte the core
- * cannot keep: it is passed on, never dropped, and no longer acked locally.)
+ * cannot keep: it is passed on, never dropped, and no longer acked locally,
+ * until the stream is consistent again and the flow re-enters.)
  *
  * Memory: the budgets count payload bytes.  Kept bytes live in chunks of 1
  * to 4 KiB (power-of-two kmalloc sizes, 16 bytes of header each); besides
@@ -246,6 +247,7 @@ struct ack_dir_stats {
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
 	u64 reordered;		/* sender segments held: an earlier one was late */
 	u64 fallbacks;		/* flows handed back to end-to-end */
+	u64 reentries;		/* ... and acknowledged locally again (ack_input.c) */
 	/* loss recovery with SACK (ack_recovery.c) */
 	u64 tlp_probes;		/* tail loss probes sent */
 	u64 dsacks;		/* DSACK blocks: a copy the receiver did not need */

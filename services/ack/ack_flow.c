@@ -119,15 +119,18 @@ struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k)
 void ack_account(struct ack_core *c, struct ack_half *h)
 {
 	struct ack_dir_stats *st = hstats(c, h);
-	u32 top = h->nxt;
+	u32 top = h->nxt, copies = 0;
 
 	if (!(h->flags & H_FALLBACK) && seq_after(h->edge, top))
 		top = h->edge;
+	/* copies toward a re-entry are memory too, though not acknowledged */
+	if (h->flags & H_PROBE)
+		copies = h->hi - h->probe_seq;
 	c->kept = c->kept - h->kept + (h->nxt - h->una);
 	c->dkept[h->dir] = c->dkept[h->dir] - h->kept + (h->nxt - h->una);
-	c->committed = c->committed - h->committed + (top - h->una);
+	c->committed = c->committed - h->committed + (top - h->una) + copies;
 	h->kept = h->nxt - h->una;
-	h->committed = top - h->una;
+	h->committed = top - h->una + copies;
 	if (c->dkept[h->dir] > st->kept_peak)
 		st->kept_peak = c->dkept[h->dir];
 }
@@ -165,8 +168,7 @@ static void init_half(struct ack_core *c, struct ack_half *h, u8 dir,
 {
 	h->dir = dir;
 	h->rto = c->cfg.rto_init_ns;
-	if (!enabled)
-		h->flags |= H_FALLBACK;
+	h->flags |= enabled ? H_TAKEN : H_FALLBACK;
 }
 
 struct ack_flow *ack_new_flow(struct ack_core *c, const struct ack_key *k,
@@ -262,10 +264,14 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 	c->cfg = *cfg;
 	c->cfg.hash_seed = seed;
 	sanitize(&c->cfg);
-	/* A direction turned off: its flows recover what they kept, then end to end. */
+	/*
+	 * A direction turned off: its flows recover what they kept, then end
+	 * to end; those that had fallen back already stop copying toward a
+	 * re-entry, and are forgotten if nothing else is left.
+	 */
 	for (f = c->flows; f; f = n) {
-		bool off_tx = !(c->cfg.dirs & ACK_DIR_TX) && !(f->tx.flags & H_FALLBACK);
-		bool off_rx = !(c->cfg.dirs & ACK_DIR_RX) && !(f->rx.flags & H_FALLBACK);
+		bool off_tx = !(c->cfg.dirs & ACK_DIR_TX);
+		bool off_rx = !(c->cfg.dirs & ACK_DIR_RX);
 
 		n = f->next;
 		if (off_tx)

@@ -70,16 +70,65 @@ static void get_ip(struct ack_ip *ip, const struct ack_seg *s)
 
 /* ---- state changes ---- */
 
+/*
+ * A flow that fell back is acknowledged locally again once its stream makes
+ * sense (see reenter()).  One that keeps falling back soon after, a stream
+ * the core cannot follow, waits longer each time (RTO << flaps) and after
+ * REENTRY_FLAPS such fallbacks in a row runs end to end for good: it never
+ * alternates faster than its own RTO, and only for so long.  A re-entry is
+ * proven once the receiver has acknowledged REENTRY_PROVEN segments past it.
+ */
+#define REENTRY_FLAPS		6
+#define REENTRY_PROVEN		64
+
+static void probe_stop(struct ack_core *c, struct ack_half *h)
+{
+	if (!(h->flags & H_PROBE))
+		return;
+	ack_drop_held(c, h);
+	ack_account(c, h);
+}
+
+/* No copies toward a re-entry for a while: RTO << flaps. */
+static void reenter_later(struct ack_core *c, struct ack_half *h)
+{
+	h->reenter_at = c->now + (h->rto << umin(h->flaps, REENTRY_FLAPS));
+}
+
 void ack_fallback(struct ack_core *c, struct ack_half *h, bool count)
 {
-	if (h->flags & H_FALLBACK)
+	if (h->flags & H_FALLBACK) {
+		probe_stop(c, h);	/* (dir turned off, drain) */
 		return;
+	}
 	h->flags |= H_FALLBACK;
+	/*
+	 * From now on edge is the largest the receiver gave the sender, which
+	 * a re-entry must honour (no budget covers it while fallen back).
+	 */
 	h->edge = h->nxt;
+	if (h->flags & H_RWIN)
+		h->edge = seq_max(h->edge, h->r_ack + h->r_wnd);
 	ack_drop_held(c, h);	/* never acknowledged: the sender still has them */
 	ack_account(c, h);
-	if (count)
+	if (count) {
 		hstats(c, h)->fallbacks++;
+		if (h->reentered &&
+		    seq_before(h->una, h->reenter_seq + REENTRY_PROVEN * h->mss))
+			h->flaps++;
+		else
+			h->flaps = 0;
+		reenter_later(c, h);
+	}
+}
+
+/* A fallen-back half's receiver acknowledged @ra (<= hi) with @win: see ack_fallback(). */
+static void fallback_edge(struct ack_half *h, u32 ra, u16 win)
+{
+	u32 edge = ra + ((u32)win << h->ws);
+
+	if (seq_after(edge, h->edge))
+		h->edge = edge;
 }
 
 /* Handed back (or never taken: dir) with nothing kept: segments pass as they are. */
@@ -88,20 +137,37 @@ static bool inert(const struct ack_half *h)
 	return (h->flags & H_FALLBACK) && h->una == h->nxt;
 }
 
+/*
+ * May a half that fell back be acknowledged locally again?  Not once its
+ * sender is done (FIN), not while its direction is off (dir) or the core
+ * drains, never if it was not taken at the start, and not after too many
+ * flaps.
+ */
+static bool may_reenter(const struct ack_core *c, const struct ack_flow *f,
+			const struct ack_half *h)
+{
+	u32 dir = is_tx(h) ? ACK_DIR_TX : ACK_DIR_RX;
+
+	return (h->flags & (H_TAKEN | H_FIN)) == H_TAKEN && (f->flags & F_EST) &&
+	       (c->cfg.dirs & dir) && !c->draining && h->flaps <= REENTRY_FLAPS;
+}
+
 /* Nothing left for the core to do in this direction. */
-static bool half_done(const struct ack_half *h)
+static bool half_done(const struct ack_core *c, const struct ack_flow *f,
+		      const struct ack_half *h)
 {
 	if (h->una != h->nxt)
 		return false;
-	return (h->flags & H_FALLBACK) ||
-	       ((h->flags & H_FIN) && (h->flags & H_RWIN) &&
-		seq_after(h->r_ack, h->fin_seq));
+	if (h->flags & H_FALLBACK)
+		return !may_reenter(c, f, h);
+	return (h->flags & H_FIN) && (h->flags & H_RWIN) &&
+	       seq_after(h->r_ack, h->fin_seq);
 }
 
 /* Forget a flow once it has nothing left for the core to do. */
 bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f)
 {
-	if (half_done(&f->tx) && half_done(&f->rx)) {
+	if (half_done(c, f, &f->tx) && half_done(c, f, &f->rx)) {
 		ack_free_flow(c, f);
 		return true;
 	}
@@ -175,6 +241,126 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 	f->r_ts = s->has_ts;
 	get_ip(&f->r_ip, s);
 	f->flags |= F_RSYN;
+}
+
+/* ---- re-entry ---- */
+
+/*
+ * An inert half runs end to end: what the sender sent is in flight between
+ * the two ends, uncopied, and a local ACK cannot cover it.  So the core
+ * copies the sender's data again, in order from the edge (probe_seq = hi)
+ * on, without acknowledging it; once the receiver's cumulative ACK reaches
+ * probe_seq, everything before it is delivered and everything after it is
+ * copied: the half starts afresh with [ack, hi) kept, and a local ACK for
+ * hi.  A gap, a FIN, a budget or memory short of the copies ends the
+ * attempt: the data went on, as it does end to end.
+ *
+ * The window: the sender may use whatever edge it was told, by the
+ * receiver while end to end or by the core before the fallback, so that
+ * edge must fit the budgets, and becomes the half's committed edge.
+ */
+static bool reenter(struct ack_core *c, struct ack_flow *f, struct ack_half *h,
+		    u32 ra)
+{
+	u32 copies = h->hi - h->probe_seq, edge = seq_max(h->edge, h->hi);
+
+	if (seq_before(ra, h->probe_seq) || seq_after(ra, h->hi))
+		return false;
+	if (seq_after(h->adv_edge, edge) && h->adv_edge - ra <= c->cfg.flow_budget)
+		edge = h->adv_edge;
+	if (edge - ra > c->cfg.flow_budget ||
+	    c->committed - copies + (edge - ra) > c->cfg.vif_budget) {
+		/* a window the budgets cannot cover: it would only fall back */
+		probe_stop(c, h);
+		h->flaps++;
+		reenter_later(c, h);
+		return false;
+	}
+	h->flags &= ~(H_FALLBACK | H_PROBE | H_RECOVERY | H_LOSS | H_RTT);
+	h->una = h->nxt = h->probe_seq;
+	ack_merge_held(c, h);		/* the copies: [probe_seq, hi) */
+	ack_release(c, h, ra - h->una);
+	h->una = ra;
+	h->edge = edge;
+	h->adv_edge = h->nxt;
+	h->late_end = h->nxt;
+	h->nsacked = 0;
+	h->dupacks = 0;
+	h->retries = 0;
+	h->backoff = 0;
+	h->recover = h->retx_hi = h->una;
+	memset(&h->rack, 0, sizeof(h->rack));
+	/* what the sender had in flight end to end is its window so far */
+	ack_cc_init(c, h);
+	if (h->nxt - h->una > h->cwnd)
+		h->cwnd = h->ssthresh = h->nxt - h->una;
+	h->rto_at = h->una == h->nxt ? 0 : c->now + ack_rto_timeout(c, h);
+	h->reenter_seq = h->nxt;
+	h->reentered = true;
+	hstats(c, h)->reentries++;
+	ack_account(c, h);
+	if (ack_rack_on(c, f, h))
+		ack_rack_kept(c, h);
+	ack_send_local_ack(c, f, h);
+	return true;
+}
+
+/* A segment from an inert half's sender. */
+static void inert_sender_seg(struct ack_core *c, struct ack_flow *f,
+			     struct ack_half *h, const struct ack_seg *s)
+{
+	u32 end = s->seq + s->len, off;
+
+	if (s->flags & ACK_TCP_FIN) {
+		probe_stop(c, h);
+		if (!(h->flags & H_FIN)) {
+			h->fin_seq = end;
+			h->flags |= H_FIN;
+		}
+		h->hi = seq_max(h->hi, end + 1);
+		return;
+	}
+	if (!seq_after(end, h->hi))
+		return;		/* sent again by the sender itself */
+	if (!s->len) {
+		/*
+		 * A pure ACK beyond anything sent: a stream that makes no
+		 * sense (tests/vm/tcpkick.c sends one), as it would make a
+		 * half that acknowledges fall back.  No copies for a while,
+		 * and hi stays: taken for the edge of the data, it made all
+		 * the sender sent afterwards look old, never copied.
+		 */
+		probe_stop(c, h);
+		reenter_later(c, h);
+		return;
+	}
+	if (seq_after(s->seq, h->hi) || !may_reenter(c, f, h) || c->now < h->reenter_at) {
+		probe_stop(c, h);	/* a gap: the copies would not be in order */
+		h->hi = end;
+		return;
+	}
+	off = h->hi - s->seq;
+	if (!(h->flags & H_PROBE))
+		h->probe_seq = h->hi;
+	if (end - h->probe_seq > c->cfg.flow_budget ||
+	    c->committed + (end - h->hi) > c->cfg.vif_budget ||
+	    ack_probe_copy(c, h, s, off, s->len - off)) {
+		/* a flight the budgets cannot copy: try again later */
+		if (h->held)
+			ack_drop_held(c, h);
+		ack_account(c, h);
+		reenter_later(c, h);
+		h->hi = end;
+		return;
+	}
+	h->flags |= H_PROBE;
+	h->hi = end;
+	if (s->has_ts)
+		h->ts_recent = s->tsval;
+	ack_account(c, h);
+	/* the receiver may have caught up already (nothing was in flight) */
+	if (h->flags & H_RWIN)
+		reenter(c, f, h, h->r_ack);
 }
 
 /* ---- segments ---- */
@@ -434,6 +620,27 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 			h->flags |= H_RWIN;
 		}
 		h->r_win_raw = s->window;
+		if (seq_after(ra, h->hi))
+			return ACK_PASS;
+		fallback_edge(h, ra, s->window);
+		if (!(h->flags & H_PROBE) || seq_before(ra, h->probe_seq) ||
+		    !may_reenter(c, f, h))
+			return ACK_PASS;
+		*news = true;
+		if (!reenter(c, f, h, ra))
+			return ACK_PASS;
+		/* the sender has our ACK now, beyond this one: as below */
+		if (pure) {
+			st->acks_consumed++;
+			return ACK_DROP;
+		}
+		if (seq_before(ra, h->nxt)) {
+			rw->ack = h->nxt;
+			rw->window = is_tx(h) ? ack_sender_view_window(h) : advertise(c, h);
+			rw->strip_sack = s->nsack > 0;
+			st->acks_rewritten++;
+			return ACK_REWRITE;
+		}
 		return ACK_PASS;
 	}
 	/* Acking what the sender never sent: not ours to judge. */
@@ -442,11 +649,21 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 	*news = true;
 	*freed = seq_after(ra, h->una) && h->una != h->nxt;
 	passthrough = on_receiver_ack(c, f, h, s, now);
+	if (h->flags & H_FALLBACK)
+		fallback_edge(h, ra, s->window);
 
 	if (h->flags & H_GIVEN) {
-		/* The sender already has this ACK (or will get ours)? */
+		/*
+		 * The sender already has this ACK (or will get ours)?  Not
+		 * the one for nxt that ends a fallback's repair: from there
+		 * on the sender's window is the receiver's, and a sender the
+		 * core left at a window of zero learns of it only so (else
+		 * from its persist timer, backed off for as long as the
+		 * repair took).
+		 */
 		bool had = pure && !passthrough && !seq_after(ra, h->nxt) &&
-			   !(ra == h->nxt && seq_after(h->hi, h->nxt));
+			   !(ra == h->nxt && (seq_after(h->hi, h->nxt) ||
+					      (h->flags & H_FALLBACK)));
 
 		if (had && !fresh_window(c, h, ra)) {
 			st->acks_consumed++;
@@ -519,7 +736,8 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 	bool early;
 
 	if (inert(h)) {
-		h->hi = seq_max(h->hi, end + ((s->flags & ACK_TCP_FIN) ? 1 : 0));
+		inert_sender_seg(c, f, h, s);
+		ack_maybe_finish(c, f);
 		return;
 	}
 	/*
@@ -629,8 +847,9 @@ static enum ack_verdict to_guest(struct ack_core *c, struct ack_flow *f,
 		if (s->has_ts)
 			f->r_tsecr = s->tsecr;
 	}
+	/* (an inert rx half judges the segment against the edge before it) */
 	end = s->seq + s->len + ((s->flags & ACK_TCP_FIN) ? 1 : 0);
-	if ((f->flags & F_RSYN) && seq_after(end, f->rx.hi))
+	if ((f->flags & F_RSYN) && seq_after(end, f->rx.hi) && !inert(&f->rx))
 		f->rx.hi = end;
 
 	if (s->flags & ACK_TCP_SYN) {

@@ -13,7 +13,8 @@
  * sender that it has not copied, and never drops a byte a sender sent.  When
  * it cannot keep a byte (budget, memory, a sequence number it cannot explain)
  * the flow falls back: it stops acknowledging, recovers what it already
- * acknowledged, and then forgets the flow so that it runs end to end.
+ * acknowledged, and then lets it run end to end, until its stream is
+ * consistent again and it may re-enter (ack_input.c), or it ends.
  *
  * The files, by concern (as Linux splits tcp_input.c, tcp_output.c,
  * tcp_timer.c):
@@ -61,6 +62,8 @@
 #define H_LOSS		0x0100	/* recovery after an RTO: all unsacked is lost */
 #define H_RWIN		0x0200	/* r_ack/r_wnd describe the receiver's window */
 #define H_SRTT		0x1000	/* srtt/rttvar hold a sample */
+#define H_PROBE		0x8000	/* inert: copies of [probe_seq, hi) held, toward a re-entry */
+#define H_TAKEN		0x10000	/* acknowledged locally from the start (dir): may re-enter */
 
 /* IP fields remembered per direction. */
 struct ack_ip {
@@ -125,6 +128,13 @@ struct ack_half {
 	u32 head_off;
 	struct held *held;		/* early segments, above nxt */
 	u32 nheld;
+
+	/* re-entry after a fallback (ack_input.c) */
+	u32 probe_seq;			/* H_PROBE: where the held copies start */
+	u32 reenter_seq;		/* nxt at the last re-entry */
+	u32 flaps;			/* fallbacks in a row soon after a re-entry */
+	bool reentered;			/* reenter_seq is valid */
+	u64 reenter_at;			/* no copies toward a re-entry before this */
 
 	struct ack_rack rack;		/* ack_recovery.c, with SACK */
 	struct ack_cong cc;		/* ack_cc.c */
@@ -221,6 +231,8 @@ int ack_keep(struct ack_core *c, struct ack_half *h, const struct ack_seg *s,
 void ack_drop_held(struct ack_core *c, struct ack_half *h);
 int ack_hold(struct ack_core *c, struct ack_half *h, const struct ack_seg *s);
 void ack_merge_held(struct ack_core *c, struct ack_half *h);
+int ack_probe_copy(struct ack_core *c, struct ack_half *h,
+		   const struct ack_seg *s, u32 off, u32 len);
 
 /* ack_input.c */
 void ack_fallback(struct ack_core *c, struct ack_half *h, bool count);

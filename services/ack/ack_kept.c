@@ -156,6 +156,7 @@ void ack_drop_held(struct ack_core *c, struct ack_half *h)
 		ack_free(c, e);
 	}
 	h->nheld = 0;
+	h->flags &= ~H_PROBE;	/* (its copies were the one held entry) */
 }
 
 /* Hold a copy of @s, which starts above nxt; -1 if it cannot be held. */
@@ -208,4 +209,47 @@ void ack_merge_held(struct ack_core *c, struct ack_half *h)
 		}
 		ack_free(c, e);
 	}
+}
+
+/*
+ * Toward a re-entry (ack_input.c): the sender's data of an inert half from
+ * probe_seq on, in order, collects in one held entry, not acknowledged.
+ * Append [off, off+len) of @s (len > 0) to it; -1 if memory runs out (what
+ * was copied before stays, for the caller to drop).
+ */
+int ack_probe_copy(struct ack_core *c, struct ack_half *h,
+		   const struct ack_seg *s, u32 off, u32 len)
+{
+	struct chunk *first = NULL, *last = NULL;
+	struct held *e = h->held;
+	u32 room;
+
+	if (!e) {
+		e = ack_alloc(c, sizeof(*e));
+		if (!e)
+			return -1;
+		memset(e, 0, sizeof(*e));
+		e->seq = s->seq + off;
+		h->held = e;
+		h->nheld = 1;
+	}
+	room = e->last ? umin(e->last->cap - e->last->len, len) : 0;
+	if (len > room) {
+		first = chain_new(c, s, off + room, len - room, &last);
+		if (!first)
+			return -1;
+	}
+	if (room) {
+		copy_in(c, s, off, e->last->data + e->last->len, room);
+		e->last->len += room;
+	}
+	if (first) {
+		if (e->last)
+			e->last->next = first;
+		else
+			e->data = first;
+		e->last = last;
+	}
+	e->len += len;
+	return 0;
 }

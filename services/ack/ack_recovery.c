@@ -16,7 +16,8 @@
  *    nothing still in flight goes out twice.
  *  - After an RTO (F-RTO, RFC 5682), an ACK for data the RTO did not resend
  *    shows the timeout was spurious (a delay spike): recovery stops, the
- *    congestion state and the backoff are undone.
+ *    congestion state and the backoff are undone.  Not after a receiver
+ *    reported data above the hole: then the head was lost, not late.
  *
  * The times per byte come from the records of ack_recovery.h.  Without SACK
  * the flow keeps the NewReno recovery of ack_input.c.
@@ -336,7 +337,7 @@ static u64 sent_at(const struct ack_half *h, u32 i, u32 end)
 	return r->t_lo + (r->t - r->t_lo) * (u64)(end - s) / n;
 }
 
-static void rack_update(struct ack_half *h, u32 i, u32 end, u64 now)
+static void rack_update(struct ack_half *h, u32 i, u32 end, u64 now, bool timed)
 {
 	struct ack_rack *k = &h->rack;
 	const struct ack_txrec *r = &k->rec[i];
@@ -355,7 +356,7 @@ static void rack_update(struct ack_half *h, u32 i, u32 end, u64 now)
 	/* after a spurious RTO, whatever was resent arrives as the original */
 	if ((r->flags & R_RETX) && k->ambig && seq_before(end, k->ambig_end))
 		return;
-	if (!(r->flags & R_RETX)) {
+	if (!(r->flags & R_RETX) && timed) {
 		if (!k->min_rtt || rtt < k->min_rtt)
 			k->min_rtt = rtt ? rtt : 1;
 		rtt_seen(h, now - r->t);	/* as detect_loss() times it */
@@ -383,6 +384,7 @@ static void delivered(struct ack_core *c, struct ack_half *h, u32 a, u32 b,
 {
 	struct ack_rack *k = &h->rack;
 	u32 i, s, e, ps, pe;
+	bool filled = false;
 
 	for (i = 0; i < k->nrec; i++) {
 		s = seq_max(rec_start(h, i), a);
@@ -390,7 +392,19 @@ static void delivered(struct ack_core *c, struct ack_half *h, u32 a, u32 b,
 		if (!seq_before(s, e) || !unsacked_piece(h, s, e, &ps, &pe))
 			continue;
 		k->ack_delivered += unsacked_bytes(h, s, e);
-		rack_update(h, i, e, c->now);
+		/*
+		 * A cumulative ACK that a copy sent again made move says
+		 * nothing of when the originals above that copy arrived: the
+		 * receiver may have held them behind the hole for seconds, and
+		 * the SACK blocks that told of them need not have reached the
+		 * scoreboard (three per ACK, MAX_SACKED in all).  Timed from
+		 * now, they gave RTT samples of that whole wait, which grew
+		 * the RTO and, through the highest RTT, the reordering window
+		 * to tens of seconds.  No RTT from them (Karn's rule, as Linux
+		 * keeps it for a cumulative ACK that covers retransmitted data).
+		 */
+		filled |= cum && (k->rec[i].flags & R_RETX);
+		rack_update(h, i, e, c->now, !filled);
 		/* delivered below what was already: reordering, if never resent */
 		if (!(k->rec[i].flags & R_RETX) && seq_before(e, k->fack) &&
 		    seq_after(k->fack, h->una))
@@ -449,6 +463,7 @@ void ack_rack_on_ack(struct ack_core *c, struct ack_half *h,
 
 	k->ack_rtt = 0;
 	k->ack_delivered = 0;
+	k->holes = s->nsack > (is_dsack(s) ? 1 : 0);
 	if (h->una == h->nxt)
 		return;
 	rec_trim(c, h);
@@ -763,7 +778,18 @@ void ack_rack_rto(struct ack_core *c, struct ack_flow *f, struct ack_half *h)
 	for (i = 0; i < k->nrec; i++)
 		if (i == 0 || c->now > k->rec[i].t + w)
 			k->rec[i].flags |= R_LOST;
-	k->frto = true;
+	/*
+	 * F-RTO tells a delay spike, which holds back everything, from a
+	 * loss.  A receiver that reported data above its cumulative ACK got
+	 * what was sent after the head: the head is lost, not late, and the
+	 * ACK that the copy brings may cover originals that sat behind the
+	 * hole all along (the scoreboard need not know them all: three blocks
+	 * per ACK, MAX_SACKED in all).  Taken for the spike's originals, they
+	 * made each RTO spurious and undone, RACK's clock restarted with
+	 * nothing to set it, and a flow whose receiver lost a whole queue was
+	 * repaired one segment per RTO.
+	 */
+	k->frto = !k->holes && !h->nsacked;
 	k->frto_spurious = false;
 	k->frto_at = c->now;
 	if (next_lost(h, &s, &e)) {

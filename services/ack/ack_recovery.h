@@ -51,6 +51,7 @@ struct ack_rack {
 	u32 ack_delivered;	/* the bytes it delivered */
 	bool reordering_seen;
 	bool tlp_out;		/* a probe is out, no new one until una moves */
+	bool holes;		/* the receiver's latest ACK had SACK blocks (not DSACK) */
 	bool frto;		/* after an RTO: watching for a spurious one */
 	bool frto_spurious;	/* the ACK being processed proved it */
 	bool dsack_seen;	/* a DSACK arrived since the last window growth */

@@ -32,7 +32,7 @@ settled() {
 # Transfer sizes (MB) follow VM_SCALE (tests/vm/lib.sh scaled); the smoke
 # transfer's 5 MB do not, its local ACK count depends on them.
 BIG=$(scaled 50 5) V6=$(scaled 20 2) PAR_KB=$(scaled 1024 64) MID=$(scaled 30 10) GONE=$(scaled 50 20)
-CUBIC=$(scaled 10 2)
+CUBIC=$(scaled 10 2) FLIPS=$(scaled 40 10)
 uplink_netem "delay 10ms"
 netsvcctl attach ack vif3.0
 BASE_MEM=$(stat vif3.0 ack mem_bytes)
@@ -110,6 +110,45 @@ expect_ge spike-rto "$(since rexmit_rto)" 1
 expect_ge spike-spurious "$(since spurious)" 1
 expect_ge spike-undone "$(since undos)" 1
 if settled; then pass settled-after-spike; else fail settled-after-spike "state left"; fi
+
+# --- issue 18: offloads renegotiated mid-flow, as netfront does after a
+# restore; here ethtool -K flips the guest's gso/tso and Dom0's gro on the
+# vif every 2 s during an upload.  A flip makes the flow fall back only now
+# and then (the guest's segments arrive with a gap wider than what ack
+# holds: one fallback in 6 gso/tso flips, none in 14 of both, measured on
+# 2026-12-05), so after the third flip tcpkick (tests/vm/tcpkick.c) also
+# sends, from the guest, a pure ACK of the upload far out of its sequence
+# space: the flow falls back every time.  It must come back (reentries) and
+# keep getting local ACKs, and the data arrive intact.
+K=/tmp/tcpkick
+if ! command -v ethtool >/dev/null; then
+	skip offload-flips "no ethtool (tools/deps.sh installs it)"
+elif ! cc -std=gnu11 -O2 -Wall -Wextra -Werror -o $K "$TOP/tests/vm/tcpkick.c" 2>/tmp/cc.err; then
+	fail offload-flips "tcpkick does not build: $(head -n1 /tmp/cc.err)"
+else
+	uplink_netem "delay 10ms rate 20mbit"
+	snap0=$(netsvcctl -j show vif3.0)
+	xfer_bg xfer-offload-flips "$FLIPS"
+	on=off flips=0 acks_fb=
+	while kill -0 "$(cat /tmp/txpid.xfer-offload-flips)" 2>/dev/null; do
+		sleep 2
+		ip netns exec guest ethtool -K eth0 gso $on tso $on
+		ethtool -K vif3.0 gro $on
+		flips=$((flips + 1)); [ $on = off ] && on=on || on=off
+		[ $flips = 3 ] && ip netns exec guest timeout 10 $K eth0 9100
+		snap=$(netsvcctl -j show vif3.0)
+		[ -z "$acks_fb" ] && [ "$(since fallbacks)" -gt 0 ] && acks_fb=$(since local_acks)
+	done
+	xfer_wait xfer-offload-flips
+	ip netns exec guest ethtool -K eth0 gso on tso on; ethtool -K vif3.0 gro off
+	snap=$(netsvcctl -j show vif3.0)
+	echo "  $flips flips: $(since fallbacks) fallbacks, $(since reentries) re-entries," \
+	     "$(since local_acks) local ACKs (${acks_fb:-none} at the first fallback)"
+	expect_ge offload-flips-fallback "$(since fallbacks)" 1
+	expect_ge offload-flips-reentries "$(since reentries)" 1
+	expect_ge offload-flips-local-acks-after-fallback "$(since local_acks)" "$(( ${acks_fb:-0} + 1 ))"
+	if settled; then pass settled-after-offload-flips; else fail settled-after-offload-flips "state left"; fi
+fi
 
 # --- IPv6
 uplink_netem "delay 5ms loss 1%"

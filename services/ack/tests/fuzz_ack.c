@@ -6,7 +6,9 @@
  * side, guest data and remote data (in order, old, with a gap, or anywhere;
  * linear or through copy_payload), guest pure ACKs and probes, ACKs with SACK
  * blocks from either side, RSTs, timer advances, allocation failures, live
- * reconfiguration (dir included) and drain.
+ * reconfiguration (dir included), drain, and steady in-order exchanges (the
+ * sender's next segment and the receiver's ACK for it, time passing), which
+ * bring flows that fell back to a re-entry.
  *
  * Payload bytes are a function of their sequence number, so every byte the
  * core keeps or retransmits can be checked.  After every operation, for each
@@ -19,7 +21,9 @@
  *     flow and direction <= the largest flow budget;
  *   - segments with data or flags are never consumed; with dir=tx only, the
  *     guest's segments pass unchanged; a rewrite never lowers an ack;
- *   - retransmissions carry the kept content.
+ *   - retransmissions carry the kept content;
+ *   - a half re-enters only while its direction is on and the core is not
+ *     draining, and with a local ACK in the same step (checked as above).
  * At the end the core is destroyed and every allocation must be freed.
  */
 #include "harness.h"
@@ -61,6 +65,7 @@ static struct ack_config CFG;
 static u64 NOW, VIF_MAX;	/* the largest per-vif budget configured */
 static u32 FLOW_MAX;		/* the largest per-flow budget configured */
 static bool EVER_RX;		/* dir included rx at some point */
+static bool DRAINED;
 static u8 kept_buf[1 << 20];
 
 static void die(const char *what, int k)
@@ -171,6 +176,41 @@ static void segment(const struct ack_seg *s)
 		die("a rewrite lowered an ack", k);
 }
 
+/*
+ * 1 + (m & 7) rounds of flow k's sender sending its next segment in order
+ * and the receiver acknowledging everything, tx or (m & 8) rx, with time
+ * passing between rounds.
+ */
+static void stream(struct reader *r, int k, u8 m)
+{
+	struct shadow *w = &sh[k];
+	u32 len, i, n = 1 + (m & 7);
+	struct ack_seg s;
+
+	for (i = 0; i < n; i++) {
+		NOW += (u64)rd8(r) * 4000000;
+		len = 1 + rd16(r) % 3000;
+		if (m & 8) {
+			s = mkseg(k, ACK_TO_GUEST, ACK_TCP_ACK, w->rnext, w->gnext, 256, len);
+			s.has_ts = 1;
+			s.tsval = w->ts++;
+			w->rnext += len;
+			segment(&s);
+			s = mkseg(k, ACK_FROM_GUEST, ACK_TCP_ACK, w->gnext, w->rnext, 502, 0);
+		} else {
+			s = mkseg(k, ACK_FROM_GUEST, ACK_TCP_ACK, w->gnext, w->rnext, 502, len);
+			s.has_ts = 1;
+			s.tsval = w->ts++;
+			w->gnext += len;
+			segment(&s);
+			s = mkseg(k, ACK_TO_GUEST, ACK_TCP_ACK, w->rnext, w->gnext, 256, 0);
+		}
+		s.has_ts = 1;
+		s.tsval = w->ts++;
+		segment(&s);
+	}
+}
+
 static void step(struct reader *r)
 {
 	const struct ack_flow *pre[NFLOWS];
@@ -181,10 +221,12 @@ static void step(struct reader *r)
 	int rack_k[2] = { -1, -1 };	/* by enum ack_dir of the data acked */
 	u32 rack_ack[2] = { 0, 0 }, len, x, y;
 	u16 win;
+	struct ack_stats st0, st1;
 	struct ack_key key;
 	struct ack_seg s;
 	u8 m;
 
+	ack_core_stats(C, &st0);
 	for (i = 0; i < NFLOWS; i++) {
 		key_of(i, &key);
 		pre[i] = ack_core_lookup(C, &key);
@@ -344,8 +386,17 @@ static void step(struct reader *r)
 			H.fail_in = m % 9;
 		break;
 	case 9:
-		if (rd8(r) == 0x5a)
+		m = rd8(r);
+		if (m == 0x5a) {
 			ack_core_drain(C);
+			DRAINED = true;
+		} else if ((m & 0xf0) == 0xa0) {
+			stream(r, k, m);
+			/* each side acknowledged what the other sent */
+			rack_k[ACK_FROM_GUEST] = rack_k[ACK_TO_GUEST] = k;
+			rack_ack[ACK_FROM_GUEST] = w->gnext;
+			rack_ack[ACK_TO_GUEST] = w->rnext;
+		}
 		break;
 	case 10:	/* RST from either side */
 		m = rd8(r);
@@ -407,6 +458,22 @@ static void step(struct reader *r)
 	}
 	if (ack_core_kept_total(C) > VIF_MAX)
 		die("per-vif budget exceeded", k);
+	ack_core_stats(C, &st1);
+	for (d = 0; d < 2; d++) {
+		u64 before = d ? st0.rx.reentries : st0.tx.reentries;
+		u64 after = d ? st1.rx.reentries : st1.tx.reentries;
+		int type = d ? ACK_ACT_ACK_TO_WAN : ACK_ACT_ACK_TO_GUEST;
+		bool acked = false;
+
+		if (after == before)
+			continue;
+		if (DRAINED || !(CFG.dirs & (d ? ACK_DIR_RX : ACK_DIR_TX)))
+			die("re-entry while the direction is off or the core drains", k);
+		for (i = 0; i < H.nout; i++)
+			acked |= H.out[i].a.type == type;
+		if (!acked && H.nout < MAX_REC)
+			die("re-entry without a local ACK", k);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
@@ -418,6 +485,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	memset(&H, 0, sizeof(H));
 	memset(sh, 0, sizeof(sh));
+	DRAINED = false;
 	for (i = 0; i < NFLOWS; i++) {
 		sh[i].g_isn = 1000 + i * 0x40000000u;
 		sh[i].r_isn = 5000;
@@ -462,12 +530,14 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			const struct ack_dir_stats *t = d ? &st.rx : &st.tx;
 
 			fprintf(stderr, "  %s acks %llu peak %llu fast %llu rto %llu consumed %llu "
-				"rewritten %llu reordered %llu fallbacks %llu\n", d ? "rx" : "tx",
+				"rewritten %llu reordered %llu fallbacks %llu reentries %llu\n",
+				d ? "rx" : "tx",
 				(unsigned long long)t->local_acks, (unsigned long long)t->kept_peak,
 				(unsigned long long)t->rexmit_fast, (unsigned long long)t->rexmit_rto,
 				(unsigned long long)t->acks_consumed,
 				(unsigned long long)t->acks_rewritten,
-				(unsigned long long)t->reordered, (unsigned long long)t->fallbacks);
+				(unsigned long long)t->reordered, (unsigned long long)t->fallbacks,
+				(unsigned long long)t->reentries);
 		}
 	}
 	H.fail_all = false;

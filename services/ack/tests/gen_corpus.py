@@ -143,6 +143,29 @@ def rx_loss(i, rng):
     b += gack(0, 0)
     return b
 
+def stream(k, n, rx=False, gap=60, length=1448):
+    # op 9 (not 0x5a): n rounds of in-order data and the receiver's ACK for it
+    return u8(9) + u8(k) + u8(0xa0 | (8 if rx else 0) | (n - 1)) + (u8(gap) + u16(length)) * n
+
+def reentry(i, rng):
+    # a flow falls back (a pure ACK beyond any window, or no memory), then
+    # streams in order: it re-enters; dir from the seed (tx, rx or both)
+    b = (u8(rng.randrange(2) | (rng.randrange(8) << 5)) + u16(0xffff) + u16(0xffff) + u8(2) +
+         u8(rng.randrange(8)) + u8(10) + u8(10) + u32(i))
+    b += handshake(0, rng)
+    rx = i % 3 == 1 or (i % 3 == 2 and i % 2 == 0)
+    for _ in range(3):
+        b += stream(0, 4, rx, gap=1)
+    for _ in range(rng.randrange(1, 4)):
+        if rng.random() < .5:
+            b += u8(5) + u8(0) + u8(2) + u32(0x40000000) + u16(502)
+        else:
+            b += u8(8) + u8(0) + u8(2) + stream(0, 1, rx, gap=1)
+        b += stream(0, 8, rx) + stream(0, 8, rx, gap=250)
+        if rng.random() < .3:
+            b += u8(11) + u8(0) + u8(rng.choice([0x10, 0x08, 0x18]))
+    return b
+
 out = sys.argv[1] if len(sys.argv) > 1 else 'corpus'
 os.makedirs(out, exist_ok=True)
 for i in range(40):
@@ -157,3 +180,6 @@ for i in range(20):
 for i in range(10):
     with open(os.path.join(out, 'rx-loss-%02d' % i), 'wb') as f:
         f.write(rx_loss(i, random.Random(300 + i)))
+for i in range(10):
+    with open(os.path.join(out, 'reentry-%02d' % i), 'wb') as f:
+        f.write(reentry(i, random.Random(400 + i)))

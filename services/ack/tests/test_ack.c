@@ -625,7 +625,8 @@ static void t_guest_reorder_fallback(void)
 	/* the guest has S(1) already; beyond it is its own business */
 	rack(S(1), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "ack of the fallback edge: %d", V);
-	CHECK(stats().flows == 0 && stats().tx.kept_bytes == 0, "handed back");
+	/* handed back; the flow stays known, to be acknowledged locally again */
+	CHECK(stats().flows == 1 && stats().tx.kept_bytes == 0, "handed back");
 	rack(S(3), 65535, 0, NULL);
 	CHECK(V == ACK_PASS, "end to end");
 
@@ -1066,7 +1067,7 @@ static void t_alloc_failure(void)
 	gdata(S(0), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked without memory");
 	CHECK(stats().tx.fallbacks == 1 && stats().alloc_failures == 1 &&
-	      stats().flows == 0, "fallback %llu", (unsigned long long)stats().tx.fallbacks);
+	      stats().flows == 1, "fallback %llu", (unsigned long long)stats().tx.fallbacks);
 
 	/* with kept data: it is still recovered */
 	GPORT = 40001;
@@ -1078,7 +1079,7 @@ static void t_alloc_failure(void)
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 	rack(S(0) + 3000, 65535, 0, NULL);
-	CHECK(stats().flows == 0 && stats().tx.kept_bytes == 0, "handed back");
+	CHECK(stats().flows == 2 && stats().tx.kept_bytes == 0, "handed back");
 
 	/* no memory for a flow: untracked */
 	GPORT = 40002;
@@ -1155,7 +1156,8 @@ static void t_guest_overruns_window(void)
 	tick(ack_core_next_deadline(C));
 	expect_xmit(0, S(0), MSS);
 	rack(S(3), 65535, 0, NULL);
-	CHECK(V == ACK_PASS && stats().flows == 0, "ack beyond the kept data reaches the guest");
+	CHECK(V == ACK_PASS && stats().flows == 1 && stats().tx.kept_bytes == 0,
+	      "ack beyond the kept data reaches the guest");
 }
 
 static void t_ipv6(void)
@@ -1192,13 +1194,13 @@ static void t_stats(void)
 	GPORT = 40001;
 	handshake(&plain);
 	gdata(S(1), MSS);	/* early: held */
-	gdata(S(0) + CFG.flow_budget, MSS);	/* beyond the budget: fall back, forget */
+	gdata(S(0) + CFG.flow_budget, MSS);	/* beyond the budget: fall back */
 	GPORT = 40002;
 	handshake(&plain);
 	gdata(S(0), MSS);
 	tick(ack_core_next_deadline(C));	/* 40000's RTO: reset */
 	st = stats();
-	CHECK(st.flows == 1 && st.flows_created == 3 && st.flows_untracked == 0 &&
+	CHECK(st.flows == 2 && st.flows_created == 3 && st.flows_untracked == 0 &&
 	      st.tx.local_acks == 6 && st.tx.kept_bytes == MSS && st.tx.kept_peak == 5 * MSS &&
 	      st.tx.rexmit_fast == 1 && st.tx.rexmit_rto == 0 && st.tx.acks_consumed == 4 &&
 	      st.tx.reordered == 1 && st.tx.fallbacks == 1 && st.resets == 1 &&
@@ -1647,6 +1649,381 @@ static void t_rx_dir_reconfigure(void)
 	      stats().rx.fallbacks == 0, "handed back");
 }
 
+/* ---- re-entry after a fallback ---- */
+
+/* The guest's pure ACK beyond any window: the stream makes no sense. */
+static void nonsense(u32 p)
+{
+	struct ack_seg a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, p + 10000000, R + 1, 502, 0);
+
+	go(&a);
+}
+
+/*
+ * Memory runs out mid-flow: the flow falls back, delivers what it kept, and
+ * once the guest's stream is consistent again (in order from the edge, the
+ * receiver caught up with everything before the copies) it is acknowledged
+ * locally again, and recovered from the copies.
+ */
+static void t_reenter_after_fallback(void)
+{
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
+	H.fail_in = 1;
+	gdata(S(1), MSS);		/* needs a new chunk */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.fallbacks == 1,
+	      "fallback %llu", (unsigned long long)stats().tx.fallbacks);
+	/* something is still unacknowledged: nothing copied, nothing acked */
+	NOW += 1000 * MS;
+	gdata(S(2), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0, "acked with S(0) kept");
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.kept_bytes == 0 &&
+	      stats().flows == 1, "handed back: verdict %d", V);
+	/* copied in order from the edge, not acknowledged: S(1), S(2) are in flight */
+	gdata(S(3), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "copy acked before the receiver caught up");
+	gdata(S(4), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "copy acked before the receiver caught up");
+	CHECK(stats().tx.kept_bytes == 0 && stats().tx.reentries == 0, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
+	/* the receiver has everything before the copies: acknowledged locally again */
+	rack(S(3), 65535, 0, NULL);
+	expect_ack(S(5), 65535 - 2 * MSS);
+	CHECK(V == ACK_DROP && stats().tx.reentries == 1 && stats().tx.fallbacks == 1 &&
+	      stats().tx.kept_bytes == 2 * MSS, "verdict %d reentries %llu kept %llu", V,
+	      (unsigned long long)stats().tx.reentries,
+	      (unsigned long long)stats().tx.kept_bytes);
+	gdata(S(5), MSS);
+	expect_ack(S(6), 65535 - 3 * MSS);
+	/* recovered from the copies */
+	tick(ack_core_next_deadline(C));
+	expect_xmit(0, S(3), MSS);
+	rack(S(6), 65535, 0, NULL);
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0 && stats().tx.local_acks == 3 &&
+	      stats().tx.rexmit_rto == 1, "verdict %d local acks %llu", V,
+	      (unsigned long long)stats().tx.local_acks);
+	/* the FIN ends it: no copies, forgotten once the other side is done */
+	GACK = R + 1;
+	{
+		struct ack_seg s = seg(ACK_FROM_GUEST, ACK_TCP_FIN | ACK_TCP_ACK, S(6), R + 1, 502, 0);
+
+		go(&s);
+	}
+	rack(S(6) + 1, 65535, 0, NULL);
+	CHECK(stats().flows == 0 && H.live == 2, "flows %llu live %ld",
+	      (unsigned long long)stats().flows, H.live);
+}
+
+/* A direction turned off does not come back by itself, and comes back with dir. */
+static void t_reenter_not_while_dir_off(void)
+{
+	struct ack_config cfg;
+
+	CFG.dirs = ACK_DIR_TX | ACK_DIR_RX;
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
+	cfg = CFG;
+	cfg.dirs = ACK_DIR_RX;
+	ack_core_reconfigure(C, &cfg);
+	/* (the ACK that ends the repair reaches the guest: see t_fallback_zero_window) */
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().flows == 1 && stats().tx.kept_bytes == 0,
+	      "handed back: verdict %d flows %llu", V, (unsigned long long)stats().flows);
+	NOW += 1000 * MS;
+	gdata(S(1), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked with dir=rx");
+	rack(S(2), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0, "re-entered with dir=rx");
+	gdata(S(2), MSS);
+	rack(S(3), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0 &&
+	      stats().tx.local_acks == 1 && stats().tx.fallbacks == 0 && H.live == 3,
+	      "reentries %llu live %ld", (unsigned long long)stats().tx.reentries, H.live);
+	/* tx on again: from the next in-order segment on */
+	cfg.dirs = ACK_DIR_TX | ACK_DIR_RX;
+	ack_core_reconfigure(C, &cfg);
+	gdata(S(3), MSS);
+	expect_ack(S(4), 65535 - MSS);
+	CHECK(V == ACK_PASS && stats().tx.reentries == 1 && stats().tx.kept_bytes == MSS,
+	      "reentries %llu", (unsigned long long)stats().tx.reentries);
+	rack(S(4), 65535, 0, NULL);
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0, "verdict %d", V);
+	/* copies pending when tx goes off again: dropped, no re-entry */
+	nonsense(S(4));
+	gdata(S(4), MSS);		/* too soon after the fallback */
+	NOW += 1000 * MS;
+	gdata(S(5), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0 && H.live == 5, "copies: live %ld", H.live);
+	cfg.dirs = ACK_DIR_RX;
+	ack_core_reconfigure(C, &cfg);
+	CHECK(H.live == 3 && stats().flows == 1, "live %ld", H.live);
+	rack(S(6), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 1 &&
+	      stats().tx.fallbacks == 1, "re-entered with dir=rx");
+}
+
+/*
+ * After a fallback at NOW that waits @delay: a segment at @p just before
+ * is not copied, the next one is, and the receiver's ACK for what went
+ * before brings the flow back.  Returns the next sequence number.
+ */
+static u32 come_back(u32 p, u64 delay, u64 reentries)
+{
+	u64 t = NOW;
+
+	NOW = t + delay - 1;
+	gdata(p, MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "copied %llu ns early", (unsigned long long)delay);
+	NOW = t + delay;
+	gdata(p + MSS, MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked before the receiver caught up");
+	rack(p + MSS, 65535, 0, NULL);
+	expect_ack(p + 2 * MSS, 65535 - MSS);
+	CHECK(V == ACK_DROP && stats().tx.reentries == reentries, "verdict %d reentries %llu",
+	      V, (unsigned long long)stats().tx.reentries);
+	rack(p + 2 * MSS, 65535, 0, NULL);
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 0, "verdict %d", V);
+	return p + 2 * MSS;
+}
+
+/*
+ * A flow that falls back soon after each re-entry waits RTO << flaps (RTO
+ * 200 ms here) and stays end to end after the seventh such fallback in a
+ * row; one that proves itself (64 segments acknowledged) starts over.
+ */
+static void t_reenter_flaps(void)
+{
+	u32 p;
+	int i;
+
+	setup();
+	handshake(&plain);
+	p = S(0);
+	for (i = 0; i <= 7; i++) {
+		nonsense(p);
+		CHECK(stats().tx.fallbacks == (u64)i + 1, "fallbacks %llu",
+		      (unsigned long long)stats().tx.fallbacks);
+		if (i == 7)
+			break;
+		CHECK(stats().flows == 1, "forgotten after %d", i);
+		p = come_back(p, 200 * MS << i, i + 1);
+	}
+	CHECK(stats().flows == 0 && stats().tx.reentries == 7, "flows %llu reentries %llu",
+	      (unsigned long long)stats().flows, (unsigned long long)stats().tx.reentries);
+	gdata(p, MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked after giving up");
+
+	GPORT++;
+	handshake(&plain);
+	p = S(0);
+	nonsense(p);
+	p = come_back(p, 200 * MS, 8);
+	nonsense(p);
+	p = come_back(p, 400 * MS, 9);
+	for (i = 0; i < 64; i++) {
+		gdata(p, MSS);
+		expect_ack(p + MSS, 65535 - MSS);
+		rack(p + MSS, 65535, 0, NULL);
+		p += MSS;
+	}
+	nonsense(p);
+	p = come_back(p, 200 * MS, 10);
+	CHECK(stats().tx.fallbacks == 11, "fallbacks %llu",
+	      (unsigned long long)stats().tx.fallbacks);
+}
+
+/* rx: the guest's ACK for what went before the copies brings the flow back. */
+static void t_reenter_rx(void)
+{
+	CFG.dirs = ACK_DIR_RX;
+	setup();
+	handshake(&full);
+	rdata(T(0), MSS);
+	expect_wack(T(1), (GWND - MSS) >> 7);
+	H.fail_in = 1;
+	rdata(T(1), MSS);		/* needs a new chunk */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().rx.fallbacks == 1, "fallback");
+	gack(T(2), 502, 0, NULL);
+	CHECK(V == ACK_PASS && stats().rx.kept_bytes == 0 && stats().flows == 1,
+	      "handed back: verdict %d", V);
+	rdata(T(2), MSS);		/* too soon: RTO 200 ms after the fallback */
+	CHECK(V == ACK_PASS && H.nout == 0, "copied too soon");
+	NOW += 1000 * MS;
+	rdata(T(3), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "acked before the guest caught up");
+	gack(T(3), 502, 0, NULL);
+	expect_wack(T(4), (GWND - MSS) >> 7);
+	CHECK(V == ACK_DROP && stats().rx.reentries == 1 && stats().rx.kept_bytes == MSS &&
+	      stats().tx.reentries == 0, "verdict %d reentries %llu", V,
+	      (unsigned long long)stats().rx.reentries);
+	rdata(T(4), MSS);
+	expect_wack(T(5), (GWND - 2 * MSS) >> 7);
+	gack(T(5), 502, 0, NULL);
+	CHECK(stats().rx.kept_bytes == 0 && stats().rx.local_acks == 3, "kept %llu acks %llu",
+	      (unsigned long long)stats().rx.kept_bytes,
+	      (unsigned long long)stats().rx.local_acks);
+}
+
+/*
+ * The guest may fill the largest edge the receiver gave it while end to
+ * end: no re-entry until that edge fits the budget (a refusal waits RTO <<
+ * flaps), and the budget then covers it even where the receiver's window
+ * has shrunk since.
+ */
+static void t_reenter_window(void)
+{
+	int i;
+
+	CFG.flow_budget = 16384;
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 16384 - MSS);
+	H.fail_in = 1;
+	gdata(S(1), MSS);
+	rack(S(2), 65535, 0, NULL);	/* the guest may send up to S(2) + 65535 */
+	CHECK(stats().tx.fallbacks == 1 && stats().tx.kept_bytes == 0, "fallback");
+	NOW += 300 * MS;
+	gdata(S(2), MSS);		/* copied, the receiver is there: too wide */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0, "re-entered");
+	/* 400 ms without copies, while the receiver's window shrinks */
+	for (i = 3; i < 41; i++) {
+		rack(S(i), 4000, 0, NULL);
+		gdata(S(i), MSS);
+		CHECK(V == ACK_PASS && H.nout == 0, "acked at %d", i);
+	}
+	rack(S(41), 4000, 0, NULL);
+	NOW += 400 * MS;
+	/* S(2) + 65535 - S(41) = 8595 fits: acknowledged within 4000 of S(41) */
+	gdata(S(41), MSS);
+	expect_ack(S(42), 4000 - MSS);
+	CHECK(stats().tx.reentries == 1, "reentries %llu",
+	      (unsigned long long)stats().tx.reentries);
+	/* beyond that window, within the old edge: kept, no fallback */
+	gdata(S(42), 7000);
+	expect_ack(S(42) + 7000, 0);
+	CHECK(stats().tx.fallbacks == 1 && stats().tx.kept_bytes == MSS + 7000, "fallbacks %llu",
+	      (unsigned long long)stats().tx.fallbacks);
+}
+
+/*
+ * The guest's stream makes no sense again (tcpkick's pure ACK far ahead)
+ * while the flow runs end to end after a fallback: no copies for an RTO,
+ * and the data after it is still the edge of the stream, copied and
+ * acknowledged once the receiver is there.  (hi once took the ACK's
+ * sequence number: everything after looked sent before, never copied.)
+ */
+static void t_reenter_after_nonsense_while_inert(void)
+{
+	setup();
+	handshake(&plain);
+	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
+	nonsense(S(1));
+	rack(S(1), 65535, 0, NULL);
+	CHECK(V == ACK_PASS && stats().tx.fallbacks == 1 && stats().tx.kept_bytes == 0,
+	      "handed back: verdict %d", V);
+	NOW += 1000 * MS;
+	nonsense(S(1));
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.fallbacks == 1, "fell back again");
+	NOW += 100 * MS;
+	gdata(S(1), MSS);		/* within the RTO (200 ms) after it: not copied */
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.reentries == 0, "copied too soon");
+	rack(S(2), 65535, 0, NULL);
+	NOW += 100 * MS;
+	gdata(S(2), MSS);
+	expect_ack(S(3), 65535 - MSS);
+	CHECK(V == ACK_PASS && stats().tx.reentries == 1 && stats().tx.kept_bytes == MSS,
+	      "reentries %llu kept %llu", (unsigned long long)stats().tx.reentries,
+	      (unsigned long long)stats().tx.kept_bytes);
+}
+
+/*
+ * A guest that used all the window the local ACKs gave it when the flow
+ * falls back: the receiver's ACKs for what the core repairs are consumed
+ * (the guest has them), but the one for nxt, which ends the repair, goes
+ * on as it is: from there the guest's window is the receiver's, and it
+ * has no other way to learn of it than its persist timer.
+ */
+static void t_fallback_zero_window(void)
+{
+	u32 end;
+
+	CFG.flow_budget = 16384;
+	setup();
+	handshake(&plain);
+	gdata(S(0), 16384);
+	expect_ack(S(0) + 16384, 0);
+	end = S(0) + 16384;
+	nonsense(end);
+	CHECK(stats().tx.fallbacks == 1 && H.nout == 0, "fallback");
+	rack(S(0) + 8192, 8192, 0, NULL);
+	CHECK(V == ACK_DROP && stats().tx.kept_bytes == 8192, "below nxt: verdict %d", V);
+	rack(end, 8192, 0, NULL);
+	CHECK(V == ACK_PASS && H.nout == 0 && stats().tx.kept_bytes == 0 &&
+	      stats().tx.acks_consumed == 1, "the end of the repair: verdict %d consumed %llu",
+	      V, (unsigned long long)stats().tx.acks_consumed);
+}
+
+/*
+ * RACK, then an RTO, on a receiver that reported data above the hole:
+ * ten segments at 100 ms, the first lost; at 120 ms the receiver SACKs
+ * only [S(1), S(3)) of the nine it has (three blocks per ACK: the
+ * scoreboard need not hear of all).  RACK resends S(0) at 125 ms, that is
+ * lost too, the RTO resends it at 325 ms, and its ACK covers all ten.
+ * The originals [S(3), S(10)) it also covers sat at the receiver since
+ * 110 ms: not the sign of a delay spike that F-RTO looks for (the RTO is
+ * real, not undone), where before every such RTO was called spurious,
+ * undone and RACK's clock reset; nor is their wait an RTT.
+ */
+static void t_rack_rto_after_sack_not_spurious(void)
+{
+	u32 sk[2] = { S(1), S(3) };
+	int i;
+
+	setup();
+	handshake(&full);
+	NOW = 100 * MS;
+	for (i = 0; i < 10; i++)
+		gdata(S(i), MSS);
+	NOW = 120 * MS;
+	rack(S(0), 256, 1, sk);
+	CHECK(H.nout == 0, "retransmitted at once");
+	tick(125 * MS);
+	CHECK(H.nout == 1, "RACK: %d actions", H.nout);
+	expect_xmit(0, S(0), MSS);
+	tick(ack_core_next_deadline(C));	/* the probe, not sent in recovery */
+	CHECK(H.nout == 0 && ack_core_next_deadline(C) == 325 * MS, "RTO at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+	tick(325 * MS);
+	CHECK(H.nout == 1, "RTO: %d actions", H.nout);
+	expect_xmit(0, S(0), MSS);
+	NOW = 345 * MS;
+	rack(S(10), 256, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0 && stats().tx.kept_bytes == 0, "verdict %d kept %llu",
+	      V, (unsigned long long)stats().tx.kept_bytes);
+	CHECK(stats().tx.rexmit_fast == 1 && stats().tx.rexmit_rto == 1 &&
+	      stats().tx.spurious == 0 && stats().tx.undos == 0,
+	      "fast %llu rto %llu spurious %llu undos %llu",
+	      (unsigned long long)stats().tx.rexmit_fast, (unsigned long long)stats().tx.rexmit_rto,
+	      (unsigned long long)stats().tx.spurious, (unsigned long long)stats().tx.undos);
+	/*
+	 * Nor is 345 ms minus 100 an RTT of the originals: srtt stays the
+	 * 11.25 ms of the handshake and the 120 ms ACK, and the next tail
+	 * probe comes 2 * srtt after the next segment (a 245 ms sample made
+	 * it 40 ms, the probe 81 ms).
+	 */
+	NOW = 400 * MS;
+	gdata(S(10), MSS);
+	CHECK(ack_core_next_deadline(C) == 422500000ull, "probe at %llu",
+	      (unsigned long long)ack_core_next_deadline(C));
+}
+
 /* ---- runner ---- */
 
 static int passed, nfailed;
@@ -1730,6 +2107,14 @@ int main(void)
 	run("ack_rx_both_one_flow", t_rx_both_one_flow);
 	run("ack_rx_wan_gap", t_rx_wan_gap);
 	run("ack_rx_dir_reconfigure", t_rx_dir_reconfigure);
+	run("ack_reenter_after_fallback", t_reenter_after_fallback);
+	run("ack_reenter_not_while_dir_off", t_reenter_not_while_dir_off);
+	run("ack_reenter_flaps", t_reenter_flaps);
+	run("ack_reenter_rx", t_reenter_rx);
+	run("ack_reenter_window", t_reenter_window);
+	run("ack_reenter_after_nonsense_while_inert", t_reenter_after_nonsense_while_inert);
+	run("ack_fallback_zero_window", t_fallback_zero_window);
+	run("ack_rack_rto_after_sack_not_spurious", t_rack_rto_after_sack_not_spurious);
 	printf("%d passed, %d failed\n", passed, nfailed);
 	return nfailed ? 1 : 0;
 }

@@ -69,6 +69,15 @@ static u64 q_first_drop;	/* when it first dropped; 0: never */
 static u64 q_drops;
 static u32 DROP_CWND;		/* drop one data packet once tx cwnd reaches it */
 static bool drop_done;
+/*
+ * > 0: at this instant the guest's stream stops making sense once, as
+ * tests/vm/tcpkick.c makes it: a pure ACK a quarter of the sequence space
+ * ahead, which the core answers with a fallback.  What it kept must be
+ * repaired, the flow come back (reentries) and the transfer end within
+ * SIM_LIMIT (the repair took one segment per RTO once, and never did).
+ */
+static u64 KICK_AT;
+static bool kicked;
 static const struct ack_half *tx_half(void);
 #define RWND		(WS ? 4u << 20 : 65535u)	/* the receiver's window */
 static u64 rng = 88172645463325252ull;
@@ -146,6 +155,7 @@ static struct {
 } gso;
 #define GSO_SEGS	44
 #define NETEM_LIMIT	10000	/* packets, delayed or not: bench/ack.sh's */
+static int netem_limit;		/* the scenario's, else NETEM_LIMIT */
 
 static void netem_send(struct link *l, const struct pkt *p, bool clone)
 {
@@ -185,7 +195,7 @@ static void netem_send(struct link *l, const struct pkt *p, bool clone)
 	}
 	if (skip)
 		at = NOW;
-	if (l->n >= NETEM_LIMIT || !link_put(l, p, at))
+	if (l->n >= (netem_limit ? netem_limit : NETEM_LIMIT) || !link_put(l, p, at))
 		sim_lost += data;
 }
 
@@ -947,6 +957,8 @@ struct scenario {
 	u32 drop_cwnd;		/* see DROP_CWND */
 	u32 skip, dup;		/* see SKIP, DUP */
 	bool gso;		/* see GSO */
+	u64 kick_at;		/* see KICK_AT */
+	int qpkts;		/* netem's limit in packets; 0: NETEM_LIMIT */
 	void (*tick)(void);	/* called every simulated ms */
 };
 
@@ -991,6 +1003,9 @@ static bool sim(const struct scenario *t)
 	q_busy = q_first_drop = q_drops = 0;
 	DROP_CWND = t->drop_cwnd;
 	drop_done = false;
+	KICK_AT = t->kick_at;
+	kicked = false;
+	netem_limit = t->qpkts;
 	SKIP = t->skip;
 	DUP = t->dup;
 	GSO = t->gso;
@@ -1063,6 +1078,19 @@ static bool sim(const struct scenario *t)
 			half_rexmits = st.tx.rexmit_fast + st.tx.rexmit_rto;
 			half = true;
 		}
+		if (KICK_AT && !kicked && NOW >= KICK_AT) {
+			/* (the receiver would only answer with a duplicate ACK) */
+			struct ack_seg s;
+			struct ack_rewrite rw;
+
+			p = (struct pkt){ .seq = g_nxt + 0x40000000u, .ack = R + 1, .win = 65535,
+					  .flags = ACK_TCP_ACK };
+			s = mkseg(ACK_FROM_GUEST, &p);
+			H.nout = 0;
+			ack_core_segment(C, &s, NOW, &rw);
+			run_actions();
+			kicked = true;
+		}
 		if (t->tick)
 			t->tick();
 		NOW += MS;
@@ -1075,8 +1103,10 @@ static bool sim(const struct scenario *t)
 		why = "the guest never saw its FIN acknowledged";
 	else if (r_nxt != G + 2 + total || delivered_bytes != (u64)total + 1)
 		why = "the receiver is missing data";
-	else if (st.resets || st.tx.fallbacks)
+	else if (st.resets || (st.tx.fallbacks && !KICK_AT))
 		why = "reset or fallback";
+	else if (KICK_AT && (st.tx.fallbacks != 1 || st.tx.reentries != 1))
+		why = "not one fallback and one re-entry";
 	else if (REORDER && !st.tx.reordered)
 		why = "no segment was held";
 	else if ((t->check & CHECK_ADAPTS) &&
@@ -1431,6 +1461,13 @@ int main(int argc, char **argv)
 		  .gso = true, .rate = 12500, .check = CHECK_EXACT },
 		{ "ack_sim_netem_reorder_only", ACK_CC_NONE, 0, 1, 7, 0, 20 * MS, 16 << 20,
 		  .skip = 25, .gso = true, .rate = 12500, .check = CHECK_ADAPTS },
+		/*
+		 * t-ack's offload-flip upload: 20 Mbit/s, 10 ms each way,
+		 * netem's 1000 packets of queue, the guest's GSO packets; at 3 s,
+		 * with the queue and the budget full, the flow falls back.
+		 */
+		{ "ack_sim_netem_fallback_reentry", ACK_CC_NONE, 0, 1, 7, 0, 10 * MS, 40 << 20,
+		  .gso = true, .rate = 2500, .guest_ss = true, .kick_at = 3000 * MS, .qpkts = 1000 },
 	};
 	static const struct rx_scenario rx[] = {
 		{ "ack_sim_rx_clean", ACK_DIR_RX, 0, 0, 0, 10 * MS, 4 << 20, 0, 0, false },
