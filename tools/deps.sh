@@ -13,7 +13,7 @@ PKGS=(
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian bash-completion
 )
 # The debug lane's kernel build (make check-debug: tests/debug/kernel) only.
-DEBUG_PKGS=(linux-source-6.1 flex bison libelf-dev libssl-dev dwarves bc xz-utils)
+DEBUG_PKGS=(linux-source-6.1 patch flex bison libelf-dev libssl-dev dwarves bc xz-utils)
 [ "${1:-}" = --debug ] && PKGS=("${DEBUG_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
