@@ -91,6 +91,31 @@ listening() {
 	return 1
 }
 
+# xfer_watch TO PORT: while a transfer to namespace TO's PORT runs, print
+# once what both ends and Dom0 hold when the receiver has taken no byte for
+# XFER_STALL seconds (default 10): a stall is diagnosed where it happens, not
+# after a reset or a timeout has cleared the state.
+xfer_watch() {
+	local to=$1 port=$2 last= n=0 cur
+	while sleep 1; do
+		cur=$(ip netns exec "$to" ss -Htin state established "sport = :$port" |
+			grep -o 'bytes_received:[0-9]*' | head -n1)
+		if [ -z "$cur" ] || [ "$cur" != "$last" ]; then last=$cur n=0; continue; fi
+		n=$((n + 1))
+		[ $n -eq "${XFER_STALL:-10}" ] || continue
+		echo "  stall: port $port, receiver at $cur for $n s"
+		ip netns exec "$to" ss -tinoem "sport = :$port" | sed 's/^/  stall: rx /'
+		for ns in remote guest; do
+			[ "$ns" = "$to" ] && continue
+			ip netns exec "$ns" ss -tinoem "dport = :$port" | sed "s/^/  stall: tx $ns /"
+		done
+		ip netns exec "$to" nstat -as | awk '$2 != 0 && /Tcp|Drop|Prune|PAWS|Csum|OFO|Err/' |
+			sed 's/^/  stall: nstat /'
+		command -v netsvcctl >/dev/null && netsvcctl show vif3.0 2>&1 | sed 's/^/  stall: /'
+		tc -s qdisc show dev vif3.0 2>&1 | sed 's/^/  stall: qdisc /'
+	done
+}
+
 # tcp_xfer NAME MB FROM TO DST PORT [LISTEN_OPTS]: MB MiB of random data
 # from namespace FROM to TO listening at DST:PORT (IPv4 or IPv6), sha256
 # compared at the receiver; one PASS/FAIL line; XFER_SECS: how long it took.
@@ -104,9 +129,11 @@ tcp_xfer() {
 	ip netns exec "$to" sh -c "socat -u $l - | sha256sum > /tmp/dst.$f" & rx=$!
 	listening "$to" "$port"
 	t0=$(date +%s.%N)
+	xfer_watch "$to" "$port" & local watch=$!
 	ip netns exec "$from" socat -u FILE:/tmp/src.$f $c
 	rc=$?
 	wait $rx
+	kill $watch 2>/dev/null; wait $watch 2>/dev/null
 	XFER_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
 	got=$(cut -d' ' -f1 < /tmp/dst.$f)
 	rm -f /tmp/src.$f
