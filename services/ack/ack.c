@@ -18,6 +18,8 @@
 #include <linux/tcp.h>
 #include <linux/random.h>
 #include <linux/delay.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/tcp.h>
@@ -100,7 +102,13 @@ struct ack_priv {
 	struct ack_peer peers[ACK_PEERS];
 	u64 build_failures;
 	atomic64_t mem_bytes;
+	struct list_head all;		/* ack_all */
 };
+
+/* Every attachment, for debugfs's netsvc_ack/flows. */
+static LIST_HEAD(ack_all);
+static DEFINE_MUTEX(ack_all_lock);
+static struct dentry *ack_debugfs;
 
 /* Where a segment's payload is, for env->copy_payload. */
 struct ack_payload {
@@ -243,7 +251,9 @@ static struct sk_buff *build(struct ack_priv *p, const struct ack_action *a, boo
 		iph->protocol = IPPROTO_TCP;
 		memcpy(&iph->saddr, saddr, 4);
 		memcpy(&iph->daddr, daddr, 4);
-		iph->check = ip_fast_csum(iph, iph->ihl);
+		/* The header holds what the allocation held: ip_send_check()
+		 * clears the check field before it sums. */
+		ip_send_check(iph);
 		th->check = csum_tcpudp_magic(iph->saddr, iph->daddr, thlen + len,
 					      IPPROTO_TCP, csum);
 		skb->protocol = htons(ETH_P_IP);
@@ -608,6 +618,9 @@ static int ack_attach(struct netsvc_attachment *att, const void *config,
 		return -ENOMEM;
 	}
 	p->drain_ms = a->drain_ms;
+	mutex_lock(&ack_all_lock);
+	list_add_tail(&p->all, &ack_all);
+	mutex_unlock(&ack_all_lock);
 	return 0;
 }
 
@@ -667,6 +680,9 @@ static void ack_detach(struct netsvc_attachment *att)
 	struct ack_priv *p = netsvc_priv(att);
 	u64 left;
 
+	mutex_lock(&ack_all_lock);
+	list_del(&p->all);
+	mutex_unlock(&ack_all_lock);
 	spin_lock_bh(&p->lock);
 	p->dead = true;
 	spin_unlock_bh(&p->lock);
@@ -726,6 +742,38 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "mem_bytes", atomic64_read(&p->mem_bytes));
 }
 
+static void seq_out(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	seq_vprintf(ctx, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * debugfs netsvc_ack/flows: each vif's flows as the core sees them, for
+ * whoever has to find out why a transfer stalls; not an interface.
+ */
+static int flows_show(struct seq_file *m, void *v)
+{
+	struct ack_priv *p;
+	u32 n;
+
+	mutex_lock(&ack_all_lock);
+	list_for_each_entry(p, &ack_all, all) {
+		seq_printf(m, "%s\n", netdev_name(netsvc_dev(p->att)));
+		spin_lock_bh(&p->lock);
+		n = ack_core_dump(p->core, ktime_get_ns(), 64, seq_out, m);
+		spin_unlock_bh(&p->lock);
+		if (n == 64)
+			seq_puts(m, "(the first 64 flows)\n");
+	}
+	mutex_unlock(&ack_all_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(flows);
+
 static struct netsvc_service_ops ack_ops = {
 	.name = "ack",
 	.priv_size = sizeof(struct ack_priv),
@@ -744,12 +792,20 @@ static struct netsvc_service_ops ack_ops = {
 
 static int __init ack_init(void)
 {
-	return netsvc_service_register(&ack_ops);
+	int err;
+
+	ack_debugfs = debugfs_create_dir("netsvc_ack", NULL);
+	debugfs_create_file("flows", 0400, ack_debugfs, NULL, &flows_fops);
+	err = netsvc_service_register(&ack_ops);
+	if (err)
+		debugfs_remove(ack_debugfs);
+	return err;
 }
 
 static void __exit ack_exit(void)
 {
 	netsvc_service_unregister(&ack_ops);
+	debugfs_remove(ack_debugfs);
 }
 
 module_init(ack_init);

@@ -307,4 +307,15 @@ const struct ack_flow *ack_core_lookup(struct ack_core *c,
 /* The flow's kept range [*una, *nxt) in @dir. */
 void ack_core_flow_range(const struct ack_flow *f, u8 dir, u32 *una, u32 *nxt);
 
+/*
+ * Describe up to @max flows, a line per flow and per direction with data,
+ * through @out (printf-like; %u for u32, %llu/%lld for 64-bit values), for a
+ * person reading a stalled transfer.  Sequence numbers are relative to the
+ * sender's ISN, times are relative to @now.  Returns the number of flows.
+ */
+typedef void (*ack_out_fn)(void *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+u32 ack_core_dump(const struct ack_core *c, u64 now, u32 max, ack_out_fn out,
+		  void *ctx);
+
 #endif /* _NETSVC_ACK_CORE_H */

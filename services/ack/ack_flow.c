@@ -218,6 +218,51 @@ void ack_core_flow_range(const struct ack_flow *f, u8 dir, u32 *una, u32 *nxt)
 	*nxt = h->nxt;
 }
 
+/* ---- the flows, for a person ---- */
+
+/* @t relative to @now in ms; 0 (no deadline) stays 0 */
+static long long ms_from(u64 t, u64 now)
+{
+	return t ? ((long long)(t - now)) / 1000000 : 0;
+}
+
+static void dump_half(const struct ack_half *h, const char *name, u32 isn,
+		      u64 now, ack_out_fn out, void *ctx)
+{
+	out(ctx, "  %s flags %#x una %u nxt %u hi %u edge %u kept %u held %u r_ack %u r_wnd %u\n",
+	    name, h->flags, h->una - isn, h->nxt - isn, h->hi - isn, h->edge - isn,
+	    h->kept, h->nheld, h->r_ack - isn, h->r_wnd);
+	out(ctx, "    sacked %u", h->nsacked);
+	if (h->nsacked)
+		out(ctx, " first [%u,%u) last [%u,%u)", h->sacked[0].start - isn,
+		    h->sacked[0].end - isn, h->sacked[h->nsacked - 1].start - isn,
+		    h->sacked[h->nsacked - 1].end - isn);
+	out(ctx, " recover %u retx_hi %u cwnd %u ssthresh %u dupacks %u\n",
+	    h->recover - isn, h->retx_hi - isn, h->cwnd, h->ssthresh, h->dupacks);
+	out(ctx, "    srtt_us %llu rto_us %llu backoff %u retries %u rto_in_ms %lld rack_in_ms %lld reo_wnd_us %llu tlp_out %u frto %u holes %u\n",
+	    (unsigned long long)(h->srtt / 1000), (unsigned long long)(h->rto / 1000),
+	    h->backoff, h->retries, ms_from(h->rto_at, now),
+	    ms_from(ack_rack_deadline(h), now),
+	    (unsigned long long)(h->rack.reo_wnd / 1000), h->rack.tlp_out,
+	    h->rack.frto, h->rack.holes);
+}
+
+u32 ack_core_dump(const struct ack_core *c, u64 now, u32 max, ack_out_fn out,
+		  void *ctx)
+{
+	const struct ack_flow *f;
+	u32 n = 0;
+
+	for (f = c->flows; f && n < max; f = f->next, n++) {
+		out(ctx, "flow %u guest port %u remote port %u flags %#x idle_ms %lld\n",
+		    n, f->key.gport, f->key.rport, f->flags,
+		    (long long)(now - f->last_active) / 1000000);
+		dump_half(&f->tx, "tx", f->g_isn, now, out, ctx);
+		dump_half(&f->rx, "rx", f->r_isn, now, out, ctx);
+	}
+	return n;
+}
+
 /* ---- lifetime ---- */
 
 struct ack_core *ack_core_create(const struct ack_env *env,

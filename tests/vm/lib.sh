@@ -102,18 +102,39 @@ xfer_watch() {
 			grep -o 'bytes_received:[0-9]*' | head -n1)
 		if [ -z "$cur" ] || [ "$cur" != "$last" ]; then last=$cur n=0; continue; fi
 		n=$((n + 1))
+		# then Dom0's flows again every 10 s: are its timers running?
+		if [ $n -gt "${XFER_STALL:-10}" ] && [ $((n % 10)) -eq 0 ]; then
+			echo "  stall: after $n s"
+			cat /sys/kernel/debug/netsvc_ack/flows 2>/dev/null | sed 's/^/  stall: /'
+		fi
 		[ $n -eq "${XFER_STALL:-10}" ] || continue
 		echo "  stall: port $port, receiver at $cur for $n s"
-		ip netns exec "$to" ss -tinoem "sport = :$port" | sed 's/^/  stall: rx /'
+		cat /sys/kernel/debug/netsvc_ack/flows 2>/dev/null | sed 's/^/  stall: /'
+		nstat -as | awk '$2 != 0 && /Ip|Drop|Discard|Err/' | sed 's/^/  stall: dom0 nstat /'
+		ip netns exec "$to" ss -tinoem "sport = :$port" 2>/dev/null | sed 's/^/  stall: rx /'
 		for ns in remote guest; do
 			[ "$ns" = "$to" ] && continue
-			ip netns exec "$ns" ss -tinoem "dport = :$port" | sed "s/^/  stall: tx $ns /"
+			ip netns exec "$ns" ss -tinoem "dport = :$port" 2>/dev/null | sed "s/^/  stall: tx $ns /"
 		done
 		ip netns exec "$to" nstat -as | awk '$2 != 0 && /Tcp|Drop|Prune|PAWS|Csum|OFO|Err/' |
 			sed 's/^/  stall: nstat /'
 		command -v netsvcctl >/dev/null && netsvcctl show vif3.0 2>&1 | sed 's/^/  stall: /'
 		tc -s qdisc show dev vif3.0 2>&1 | sed 's/^/  stall: qdisc /'
 	done
+}
+
+# csum_errors: IP and TCP checksum errors seen in Dom0, the guest and the
+# remote (topo_up's namespaces) since boot.  Every packet netsvc builds must
+# arrive intact; on a kernel whose fresh skb memory is not zero, a header
+# summed over stale bytes is dropped here (measured on the debug kernel).
+csum_errors() {
+	local ns n=0 v
+	for ns in "" guest remote; do
+		v=$(${ns:+ip netns exec $ns} nstat -asz IpExtInCsumErrors TcpInCsumErrors |
+			awk '$1 ~ /CsumErrors/ { s += $2 } END { print s + 0 }')
+		n=$((n + v))
+	done
+	echo $n
 }
 
 # tcp_xfer NAME MB FROM TO DST PORT [LISTEN_OPTS]: MB MiB of random data

@@ -207,4 +207,7 @@ if settled; then pass receiver-gone-memory-back; else fail receiver-gone-memory-
 ip -n remote link set eth0 up
 netsvcctl show vif3.0 | sed -n '/flows /,$p'
 netsvcctl detach ack vif3.0
+# Every segment ack built (local ACKs, retransmissions, resets) passed the
+# receiving stack's IP and TCP checksums.
+expect no-checksum-errors "$(csum_errors)" 0
 summary

@@ -141,4 +141,7 @@ ip -n guest link set eth0 up
 netsvcctl show vif3.0 | sed -n '/flows /,$p'
 netsvcctl detach ack vif3.0
 expect dmesg-quiet "$(dmesg | grep -c 'netsvc_ack: .*\(payload copy\|vif removed\)')" 0
+# Every segment ack built (local ACKs, retransmissions, resets) passed the
+# receiving stack's IP and TCP checksums.
+expect no-checksum-errors "$(csum_errors)" 0
 summary
