@@ -32,7 +32,7 @@ settled() {
 # Transfer sizes (MB) follow VM_SCALE (tests/vm/lib.sh scaled); the smoke
 # transfer's 5 MB do not, its local ACK count depends on them.
 BIG=$(scaled 50 5) V6=$(scaled 20 2) PAR_KB=$(scaled 1024 64) MID=$(scaled 30 10) GONE=$(scaled 50 20)
-CUBIC=$(scaled 10 2) FLIPS=$(scaled 40 10)
+CUBIC=$(scaled 10 2) FLIPS=$(scaled 40 25)
 uplink_netem "delay 10ms"
 netsvcctl attach ack vif3.0
 BASE_MEM=$(stat vif3.0 ack mem_bytes)
@@ -99,8 +99,15 @@ for i in $(seq 300); do
 	[ "$(stat vif3.0 ack local_acks)" -gt "$(jstat "$snap0" ack local_acks)" ] && break
 	sleep 0.05
 done
-tc qdisc change dev up0 root netem delay 1000ms
-sleep 1
+# Long enough for Dom0's timer whatever the machine: 1 s, or four times the
+# flow's RTO where that is longer (a debug kernel's RTT varies more).
+rto_ms=$(awk '/^  tx /{ t = 1 } /^  rx /{ t = 0 }
+	t && /rto_us/ { for (i = 1; i < NF; i++) if ($i == "rto_us") print int($(i + 1) / 1000) }' \
+	/sys/kernel/debug/netsvc_ack/flows | sort -n | tail -n1)
+spike_ms=$(( ${rto_ms:-0} * 4 > 1000 ? ${rto_ms:-0} * 4 : 1000 ))
+echo "  spike: ${spike_ms} ms (Dom0's RTO ${rto_ms:-unknown} ms)"
+tc qdisc change dev up0 root netem delay ${spike_ms}ms
+sleep "$(echo "$spike_ms / 1000" | bc -l)"
 tc qdisc change dev up0 root netem delay 20ms
 xfer_wait xfer-delay-spike
 snap=$(netsvcctl -j show vif3.0)
@@ -119,7 +126,8 @@ if settled; then pass settled-after-spike; else fail settled-after-spike "state 
 # 2026-12-05), so after the third flip tcpkick (tests/vm/tcpkick.c) also
 # sends, from the guest, a pure ACK of the upload far out of its sequence
 # space: the flow falls back every time.  It must come back (reentries) and
-# keep getting local ACKs, and the data arrive intact.
+# keep getting local ACKs, and the data arrive intact.  The upload is 25 MB
+# at least (10 s at 20 Mbit/s), so that the third flip comes at any VM_SCALE.
 K=/tmp/tcpkick
 if ! command -v ethtool >/dev/null; then
 	skip offload-flips "no ethtool (tools/deps.sh installs it)"
