@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+# where: insn
+# What the hooks cost per packet, in guest instructions: 64-byte UDP
+# datagrams from the guest through its vif to a Dom0 socket, with no netsvc,
+# netsvc loaded and idle, the null service attached (the framework's own
+# cost) and acct attached.  Runs with the instruction-count plugin
+# (bench/insn/insncount.c; bench/run boots the VM with it): unlike
+# throughput under TCG, a count does not move with the host's load, so
+# differences of 1 % show.
+#
+# bench/insn/udpinsn sends PACKETS datagrams in batches of BATCH, each batch
+# bracketed by markers; its whole way (send, veth, the vif's ingress hook, IP,
+# UDP, the socket's queue) runs in the sender's context, and the receiver
+# reads between batches, outside the count.  The count covers the whole VM,
+# so a timer tick or a kworker that runs during a batch counts too: that, and
+# nothing else, is the spread between rounds.  insn_noop_ratio is
+# instructions per packet without netsvc over those with null attached: the
+# fraction of packets per second kept where the path is CPU-bound.
+#
+# Then one profiling run per configuration: the instructions of each kernel
+# function per packet (blocks attributed by their start address through
+# /proc/kallsyms, user space as one), heaviest first, and what each step
+# (netsvc loaded, null attached, acct instead of null) adds to each function.
+set -u
+. "$TOP/tests/vm/lib.sh"
+. "$TOP/bench/lib.sh"
+ROUNDS=${ROUNDS:-5} PACKETS=${PACKETS:-10000} BATCH=${BATCH:-2000} TOPN=${TOPN:-25}
+OUT=/results/insn
+UDPINSN=$TOP/build/insn/udpinsn
+CONFIGS="none idle null acct"
+[ -s "$UDPINSN" ] || { echo "FAIL hookinsn: no $UDPINSN (make insn)"; exit 1; }
+[ -f "$OUT" ] || { echo "FAIL hookinsn: no $OUT: the VM runs without the plugin (VM_INSN=1 tests/vm/run)"; exit 1; }
+# Until the kernel's random generator is seeded, every random number it hands
+# out extracts entropy (blake2s, chacha: a thousand instructions a datagram,
+# measured): VM_INSN gives the VM a virtio-rng device to seed it from.
+modprobe virtio-rng 2>/dev/null
+for i in $(seq 100); do dmesg | grep -q 'crng init done' && break; sleep 0.1; done
+dmesg | grep -q 'crng init done' || { echo "FAIL hookinsn: the random generator is not seeded (no virtio-rng?)"; exit 1; }
+trap topo_down EXIT
+topo_up
+out=/tmp/bench
+mkdir -p $out
+
+load() {
+	insmod "$TOP/kmod/netsvc.ko" && insmod "$TOP/services/null/netsvc_null.ko" &&
+	insmod "$TOP/services/acct/netsvc_acct.ko"
+}
+unload() { rmmod netsvc_acct netsvc_null; rmmod netsvc; }
+# use CONFIG: netsvc loaded or not, and CONFIG's service attached to vif3.0.
+use() {
+	local s
+	if lsmod | grep -q '^netsvc '; then
+		for s in $(netsvcctl -j show vif3.0 | jq -r '.[].service'); do
+			netsvcctl detach "$s" vif3.0 || return 1
+		done
+		[ "$1" = none ] && { unload || return 1; }
+	elif [ "$1" != none ]; then
+		load || return 1
+	fi
+	case $1 in none | idle) ;; *) netsvcctl attach "$1" vif3.0 ;; esac
+}
+# measure CONFIG [UDPINSN OPTIONS]: instructions per packet
+measure() {
+	local c=$1 r; shift
+	use "$c" || return 1
+	r=$("$UDPINSN" -n "$PACKETS" -b "$BATCH" "$@" $OUT /run/netns/guest 10.3.0.1 9000) ||
+		{ echo "FAIL hookinsn: udpinsn ($c): $r" >&2; return 1; }
+	echo "$r" | awk '$1 == "batch" { b = b " " $3 } $1 == "packets" { print $NF; print "  " b > "/dev/stderr" }'
+}
+
+for r in $(seq "$ROUNDS"); do
+	order=$CONFIGS
+	[ $((r % 2)) -eq 0 ] && order=$(echo $CONFIGS | tr ' ' '\n' | tac | tr '\n' ' ')
+	line="round $r:"
+	for c in $order; do
+		v=$(measure $c) || exit 1
+		echo "$v" >> $out/$c
+		line="$line $c $v,"
+	done
+	for c in idle null acct; do
+		ratio "$(tail -n1 $out/none)" "$(tail -n1 $out/$c)" >> $out/$c.ratio
+	done
+	echo "${line%,} insns/packet"
+done
+use none
+
+declare -A med spread rat
+for c in $CONFIGS; do
+	med[$c]=$(median < $out/$c)
+	spread[$c]=$(sort -g $out/$c | awk -v m="${med[$c]}" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f", (hi - lo) / m * 100 }')
+	if [ $c = none ]; then rat[$c]=1.000; else rat[$c]=$(median < $out/$c.ratio | xargs printf %.3f); fi
+done
+printf '\n%-28s %14s %12s %8s\n' "guest -> dom0, 64 B UDP" "insns/packet" "spread %" "ratio"
+for c in $CONFIGS; do
+	case $c in
+	none) what="no netsvc" ;; idle) what="netsvc loaded, idle" ;;
+	null) what="null attached" ;; acct) what="acct attached" ;;
+	esac
+	printf '%-28s %14.1f %12s %8.3f\n' "$what" "${med[$c]}" "${spread[$c]}" "${rat[$c]}"
+done
+echo "(medians of $ROUNDS rounds of $PACKETS packets; spread: (max - min) / median; ratio: no netsvc / this, medians of each round's)"
+
+# The profile: one run per configuration, functions resolved while loaded.
+# resolve PROFILE: "instructions/packet function" lines, heaviest first.
+resolve() {
+	{ awk '$2 ~ /^[tTwW]$/ { print $1, 0, $3 ($4 != "" ? $4 : "") }' /proc/kallsyms
+	  awk '{ print $1, 1, $2 }' "$1"; } | sort -k1,1 -k2,2n |
+	awk -v pk="$PACKETS" '$2 == 0 { sym = $3; next }
+		{ n[$1 < "ffff800000000000" ? "[user]" : sym] += $3 }
+		END { for (s in n) printf "%.1f %s\n", n[s] / pk, s }' | sort -k1,1gr
+}
+for c in $CONFIGS; do
+	use $c || exit 1
+	measure $c -p $out/$c.prof > /dev/null || exit 1
+	resolve $out/$c.prof > $out/$c.fn
+	echo
+	echo "profile, $c: instructions per packet by function (top $TOPN of $(awk '{ s += $1 } END { printf "%.0f", s }' $out/$c.fn))"
+	head -n "$TOPN" $out/$c.fn | awk '{ printf "  %10.1f  %s\n", $1, $2 }'
+done
+# What each step adds: loading netsvc (its hook keys), the null service
+# (the framework's own path), acct over null (acct's own).
+for step in "none idle" "idle null" "null acct" "none acct"; do
+	set -- $step
+	echo
+	echo "$2 against $1: functions whose instructions per packet differ by 1 or more"
+	awk 'FNR == NR { base[$2] = $1; next } { d = $1 - base[$2]; delete base[$2]; if (d >= 1 || d <= -1) printf "%.1f %s\n", d, $2 }
+	     END { for (s in base) if (base[s] >= 1) printf "%.1f %s\n", -base[s], s }' $out/$1.fn $out/$2.fn |
+		sort -k1,1gr | awk '{ printf "  %+10.1f  %s\n", $1, $2 }'
+done
+use none
+
+echo "BENCH hook_insn_per_pkt_none ${med[none]}"
+echo "BENCH hook_insn_per_pkt_idle ${med[idle]}"
+echo "BENCH hook_insn_per_pkt_null ${med[null]}"
+echo "BENCH hook_insn_per_pkt_acct ${med[acct]}"
+echo "BENCH hook_insn_idle_ratio ${rat[idle]}"
+echo "BENCH hook_insn_noop_ratio ${rat[null]}"
+echo "BENCH hook_insn_attached_ratio ${rat[acct]}"
