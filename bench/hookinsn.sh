@@ -21,10 +21,20 @@
 # function per packet (blocks attributed by their start address through
 # /proc/kallsyms, user space as one), heaviest first, and what each step
 # (netsvc loaded, null attached, acct instead of null) adds to each function.
+#
+# bench/hookinsn.sh [ROUNDS=N] [PACKETS=N] [BATCH=N] [TOPN=N] (the
+# environment does not reach the VM: hence arguments), e.g.
+# VM_INSN=1 tests/vm/run bench/hookinsn.sh ROUNDS=3.
 set -u
 . "$TOP/tests/vm/lib.sh"
 . "$TOP/bench/lib.sh"
-ROUNDS=${ROUNDS:-5} PACKETS=${PACKETS:-10000} BATCH=${BATCH:-2000} TOPN=${TOPN:-25}
+for a in "$@"; do
+	case $a in
+	ROUNDS=* | PACKETS=* | BATCH=* | TOPN=*) declare "$a" ;;
+	*) echo "hookinsn: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
+ROUNDS=${ROUNDS:-5} PACKETS=${PACKETS:-10000} BATCH=${BATCH:-1000} TOPN=${TOPN:-25}
 OUT=/results/insn
 UDPINSN=$TOP/build/insn/udpinsn
 CONFIGS="none idle null acct"
@@ -70,7 +80,7 @@ measure() {
 	use "$c" || return 1
 	r=$("$UDPINSN" -n "$PACKETS" -b "$BATCH" "$@" $OUT /run/netns/guest 10.3.0.1 9000) ||
 		{ echo "FAIL hookinsn: udpinsn ($c): $r" >&2; return 1; }
-	echo "$r" | awk '$1 == "batch" { b = b " " $3 } $1 == "packets" { print $NF; print "  " b > "/dev/stderr" }'
+	echo "$r" | awk -v c="$c" '$1 == "batch" { b = b " " $3 } $1 == "packets" { print $NF; print "  " c " batches:" b > "/dev/stderr" }'
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -141,3 +151,4 @@ echo "BENCH hook_insn_per_pkt_acct ${med[acct]}"
 echo "BENCH hook_insn_idle_ratio ${rat[idle]}"
 echo "BENCH hook_insn_noop_ratio ${rat[null]}"
 echo "BENCH hook_insn_attached_ratio ${rat[acct]}"
+echo "BENCH hook_insn_spread_pct $(for c in $CONFIGS; do echo ${spread[$c]}; done | sort -g | tail -n1)"

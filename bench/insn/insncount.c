@@ -9,21 +9,23 @@
  *
  * Every translation block adds its length to a counter kept per block start
  * address (one inline add per executed block, no helper call).  A guest
- * program reports by executing a marker, a NOP no compiler or assembler
- * emits: "nopl 0x4e5356NN(%rax,%rax,1)" (0f 1f 84 00 NN 56 53 4e).  When a
- * marker executes, the plugin appends to FILE, with one write(2):
+ * program reports by executing a marker, a NOP compilers do not emit
+ * (Debian's kernel, its modules and libc hold none): "nopl
+ * 0x4e5356NN(%rax,%rax,1)", bytes 0f 1f 84 00 NN 56 53 4e.  When a marker
+ * executes, the plugin appends to FILE, with one write(2):
  *
  *   C <sequence> <instructions executed so far> every marker
  *   P <block address> <instructions>            NN = 01: each block that ran
  *   E                                           since the previous marker
  *
- * (user space's blocks all count as one, address 1).
- *
- * so the guest reads its own record back (bench/insn/insnmark.h) before it
- * runs anything else.  Counts include every vCPU, kernel and user, and a
- * block's instructions are counted when it is entered, whole.  With more than
- * one vCPU, run TCG single-threaded (thread=single): the inline adds are not
- * atomic, and multi-threaded TCG would lose some.
+ * User space's blocks count as one, address 1: ASLR puts every process's
+ * code elsewhere.  The record is in FILE before the marker completes, so the
+ * guest reads it back right after (bench/insn/insnmark.h).  Counts include
+ * every vCPU, kernel and user, and a block's instructions are counted when
+ * it is entered, whole.  With more than one vCPU, run TCG single-threaded
+ * (thread=single): the inline adds are not atomic, and multi-threaded TCG
+ * would lose some (a marker's record says so when blocks were translated on
+ * more than one thread).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -146,6 +146,8 @@ int main(int argc, char **argv)
 				psum = 0;
 				if (prof)
 					fseek(prof, pos, SEEK_SET);
+			} else if (line[0] == 'W') {
+				fprintf(stderr, "udpinsn: the plugin warns: %s\n", line + 2);
 			} else if (prof && sscanf(line, "P %llx %llu", &a, &n) == 2) {
 				fprintf(prof, "%016llx %llu\n", a, n);
 				psum += n;
