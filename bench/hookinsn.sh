@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # where: insn
 # What the hooks cost per packet, in guest instructions: 64-byte UDP
-# datagrams from the guest through its vif to a Dom0 socket, with no netsvc,
+# datagrams from the guest through its vif to a Dom0 socket (rx: the vif's
+# ingress hooks) and back (tx: its egress hooks), with no netsvc,
 # netsvc loaded and idle, the null service attached (the framework's own
 # cost) and acct attached.  Runs with the instruction-count plugin
 # (bench/insn/insncount.c; bench/run boots the VM with it): unlike
@@ -34,10 +35,10 @@ for a in "$@"; do
 	*) echo "hookinsn: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-ROUNDS=${ROUNDS:-5} PACKETS=${PACKETS:-10000} BATCH=${BATCH:-1000} TOPN=${TOPN:-25}
+ROUNDS=${ROUNDS:-5} PACKETS=${PACKETS:-10000} BATCH=${BATCH:-1000} TOPN=${TOPN:-20}
 OUT=/results/insn
 UDPINSN=$TOP/build/insn/udpinsn
-CONFIGS="none idle null acct"
+CONFIGS="none idle null acct" DIRS="rx tx"
 [ -s "$UDPINSN" ] || { echo "FAIL hookinsn: no $UDPINSN (make insn)"; exit 1; }
 [ -f "$OUT" ] || { echo "FAIL hookinsn: no $OUT: the VM runs without the plugin (VM_INSN=1 tests/vm/run)"; exit 1; }
 # Until the kernel's random generator is seeded, every random number it hands
@@ -48,11 +49,12 @@ for i in $(seq 100); do dmesg | grep -q 'crng init done' && break; sleep 0.1; do
 dmesg | grep -q 'crng init done' || { echo "FAIL hookinsn: the random generator is not seeded (no virtio-rng?)"; exit 1; }
 trap topo_down EXIT
 topo_up
-# UDP never confirms its neighbour: after its reachable time the guest's
-# entry for Dom0 goes stale and is probed, and packets take the slower
-# output path meanwhile (a hundred instructions each, measured).  A permanent
-# entry keeps every configuration on the same path.
+# UDP never confirms its neighbour: after its reachable time the sender's
+# entry for the receiver goes stale and is probed, and packets take the
+# slower output path meanwhile (a hundred instructions each, measured).
+# Permanent entries keep every configuration on the same path.
 ip -n guest neigh replace 10.3.0.1 lladdr "$(cat /sys/class/net/vif3.0/address)" dev eth0 nud permanent
+ip neigh replace 10.3.0.2 lladdr "$(ip netns exec guest cat /sys/class/net/eth0/address)" dev vif3.0 nud permanent
 out=/tmp/bench
 mkdir -p $out
 
@@ -74,44 +76,52 @@ use() {
 	fi
 	case $1 in none | idle) ;; *) netsvcctl attach "$1" vif3.0 ;; esac
 }
-# measure CONFIG [UDPINSN OPTIONS]: instructions per packet
+# measure DIR CONFIG [UDPINSN OPTIONS]: instructions per packet, guest ->
+# Dom0 (rx: the vif's ingress hooks) or Dom0 -> guest (tx: its egress hooks)
 measure() {
-	local c=$1 r; shift
+	local d=$1 c=$2 r; shift 2
 	use "$c" || return 1
-	r=$("$UDPINSN" -n "$PACKETS" -b "$BATCH" "$@" $OUT /run/netns/guest 10.3.0.1 9000) ||
-		{ echo "FAIL hookinsn: udpinsn ($c): $r" >&2; return 1; }
-	echo "$r" | awk -v c="$c" '$1 == "batch" { b = b " " $3 } $1 == "packets" { print $NF; print "  " c " batches:" b > "/dev/stderr" }'
+	if [ $d = rx ]; then set -- "$@" $OUT /run/netns/guest 10.3.0.1 9000
+	else set -- -r "$@" $OUT /run/netns/guest 10.3.0.2 9000; fi
+	r=$("$UDPINSN" -n "$PACKETS" -b "$BATCH" "$@") ||
+		{ echo "FAIL hookinsn: udpinsn ($d $c): $r" >&2; return 1; }
+	echo "$r" | awk -v c="$d $c" '$1 == "batch" { b = b " " $3 } $1 == "packets" { print $NF; print "  " c " batches:" b > "/dev/stderr" }'
 }
 
 for r in $(seq "$ROUNDS"); do
 	order=$CONFIGS
 	[ $((r % 2)) -eq 0 ] && order=$(echo $CONFIGS | tr ' ' '\n' | tac | tr '\n' ' ')
-	line="round $r:"
-	for c in $order; do
-		v=$(measure $c) || exit 1
-		echo "$v" >> $out/$c
-		line="$line $c $v,"
+	for d in $DIRS; do
+		line="round $r, $d:"
+		for c in $order; do
+			v=$(measure $d $c) || exit 1
+			echo "$v" >> $out/$d.$c
+			line="$line $c $v,"
+		done
+		for c in idle null acct; do
+			ratio "$(tail -n1 $out/$d.none)" "$(tail -n1 $out/$d.$c)" >> $out/$d.$c.ratio
+		done
+		echo "${line%,} insns/packet"
 	done
-	for c in idle null acct; do
-		ratio "$(tail -n1 $out/none)" "$(tail -n1 $out/$c)" >> $out/$c.ratio
-	done
-	echo "${line%,} insns/packet"
 done
 use none
 
 declare -A med spread rat
-for c in $CONFIGS; do
-	med[$c]=$(median < $out/$c)
-	spread[$c]=$(sort -g $out/$c | awk -v m="${med[$c]}" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f", (hi - lo) / m * 100 }')
-	if [ $c = none ]; then rat[$c]=1.000; else rat[$c]=$(median < $out/$c.ratio | xargs printf %.3f); fi
-done
-printf '\n%-28s %14s %12s %8s\n' "guest -> dom0, 64 B UDP" "insns/packet" "spread %" "ratio"
-for c in $CONFIGS; do
-	case $c in
-	none) what="no netsvc" ;; idle) what="netsvc loaded, idle" ;;
-	null) what="null attached" ;; acct) what="acct attached" ;;
-	esac
-	printf '%-28s %14.1f %12s %8.3f\n' "$what" "${med[$c]}" "${spread[$c]}" "${rat[$c]}"
+for d in $DIRS; do
+	for c in $CONFIGS; do
+		med[$d.$c]=$(median < $out/$d.$c)
+		spread[$d.$c]=$(sort -g $out/$d.$c | awk -v m="${med[$d.$c]}" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f", (hi - lo) / m * 100 }')
+		if [ $c = none ]; then rat[$d.$c]=1.000; else rat[$d.$c]=$(median < $out/$d.$c.ratio | xargs printf %.3f); fi
+	done
+	[ $d = rx ] && what="guest -> dom0, 64 B UDP" || what="dom0 -> guest, 64 B UDP"
+	printf '\n%-28s %14s %12s %8s\n' "$what" "insns/packet" "spread %" "ratio"
+	for c in $CONFIGS; do
+		case $c in
+		none) what="no netsvc" ;; idle) what="netsvc loaded, idle" ;;
+		null) what="null attached" ;; acct) what="acct attached" ;;
+		esac
+		printf '%-28s %14.1f %12s %8.3f\n' "$what" "${med[$d.$c]}" "${spread[$d.$c]}" "${rat[$d.$c]}"
+	done
 done
 echo "(medians of $ROUNDS rounds of $PACKETS packets; spread: (max - min) / median; ratio: no netsvc / this, medians of each round's)"
 
@@ -124,31 +134,33 @@ resolve() {
 		{ n[$1 < "ffff800000000000" ? "[user]" : sym] += $3 }
 		END { for (s in n) printf "%.1f %s\n", n[s] / pk, s }' | sort -k1,1gr
 }
-for c in $CONFIGS; do
-	use $c || exit 1
-	measure $c -p $out/$c.prof > /dev/null || exit 1
-	resolve $out/$c.prof > $out/$c.fn
-	echo
-	echo "profile, $c: instructions per packet by function (top $TOPN of $(awk '{ s += $1 } END { printf "%.0f", s }' $out/$c.fn))"
-	head -n "$TOPN" $out/$c.fn | awk '{ printf "  %10.1f  %s\n", $1, $2 }'
-done
-# What each step adds: loading netsvc (its hook keys), the null service
-# (the framework's own path), acct over null (acct's own).
-for step in "none idle" "idle null" "null acct" "none acct"; do
-	set -- $step
-	echo
-	echo "$2 against $1: functions whose instructions per packet differ by 1 or more"
-	awk 'FNR == NR { base[$2] = $1; next } { d = $1 - base[$2]; delete base[$2]; if (d >= 1 || d <= -1) printf "%.1f %s\n", d, $2 }
-	     END { for (s in base) if (base[s] >= 1) printf "%.1f %s\n", -base[s], s }' $out/$1.fn $out/$2.fn |
-		sort -k1,1gr | awk '{ printf "  %+10.1f  %s\n", $1, $2 }'
+for d in $DIRS; do
+	for c in $CONFIGS; do
+		use $c || exit 1
+		measure $d $c -p $out/$d.$c.prof > /dev/null || exit 1
+		resolve $out/$d.$c.prof > $out/$d.$c.fn
+		echo
+		echo "profile, $d, $c: instructions per packet by function (top $TOPN of $(awk '{ s += $1 } END { printf "%.0f", s }' $out/$d.$c.fn))"
+		head -n "$TOPN" $out/$d.$c.fn | awk '{ printf "  %10.1f  %s\n", $1, $2 }'
+	done
+	# What each step adds: loading netsvc (its hook keys), the null service
+	# (the framework's own path), acct over null (acct's own).
+	for step in "none idle" "idle null" "null acct" "none acct"; do
+		set -- $step
+		echo
+		echo "$d, $2 against $1: functions whose instructions per packet differ by 1 or more"
+		awk 'FNR == NR { base[$2] = $1; next } { d = $1 - base[$2]; delete base[$2]; if (d >= 1 || d <= -1) printf "%.1f %s\n", d, $2 }
+		     END { for (s in base) if (base[s] >= 1) printf "%.1f %s\n", -base[s], s }' $out/$d.$1.fn $out/$d.$2.fn |
+			sort -k1,1gr | awk '{ printf "  %+10.1f  %s\n", $1, $2 }'
+	done
 done
 use none
 
-echo "BENCH hook_insn_per_pkt_none ${med[none]}"
-echo "BENCH hook_insn_per_pkt_idle ${med[idle]}"
-echo "BENCH hook_insn_per_pkt_null ${med[null]}"
-echo "BENCH hook_insn_per_pkt_acct ${med[acct]}"
-echo "BENCH hook_insn_idle_ratio ${rat[idle]}"
-echo "BENCH hook_insn_noop_ratio ${rat[null]}"
-echo "BENCH hook_insn_attached_ratio ${rat[acct]}"
-echo "BENCH hook_insn_spread_pct $(for c in $CONFIGS; do echo ${spread[$c]}; done | sort -g | tail -n1)"
+for d in $DIRS; do
+	[ $d = rx ] && k=hook_insn || k=hook_insn_tx
+	for c in $CONFIGS; do echo "BENCH ${k}_per_pkt_$c ${med[$d.$c]}"; done
+	echo "BENCH ${k}_idle_ratio ${rat[$d.idle]}"
+	echo "BENCH ${k}_noop_ratio ${rat[$d.null]}"
+	echo "BENCH ${k}_attached_ratio ${rat[$d.acct]}"
+done
+echo "BENCH hook_insn_spread_pct $(for k in "${!spread[@]}"; do echo ${spread[$k]}; done | sort -g | tail -n1)"

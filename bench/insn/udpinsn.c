@@ -3,15 +3,16 @@
  * udpinsn: instructions per 64-byte UDP datagram from a network namespace
  * (the guest) to a socket in this one (Dom0), under bench/insn/insncount.c.
  *
- *   udpinsn [-n PACKETS] [-b BATCH] [-p PROFILE] OUT NETNS ADDR PORT
+ *   udpinsn [-r] [-n PACKETS] [-b BATCH] [-p PROFILE] OUT NETNS ADDR PORT
  *
- * The receiving socket is opened here, then the process enters NETNS and
- * sends from there: one process, so the load is the same in every
- * configuration.  A batch is bracketed by two markers and holds nothing but
- * the sends; a datagram's whole way (send, veth, the vif's ingress hooks, IP,
- * UDP, queueing on the socket) runs in the sender's context on one CPU.  The
- * receiving socket is read between batches, outside the count, with a buffer
- * large enough for a batch: no datagram is dropped, no reader is woken.
+ * The receiving socket (bound to ADDR) is opened here, then the process
+ * enters NETNS and sends from there; with -r the other way round (Dom0 to
+ * the guest).  One process, so the load is the same in every configuration.
+ * A batch is bracketed by two markers and holds nothing but the sends; a
+ * datagram's whole way (send, veth, the vif's hooks, IP, UDP, queueing on
+ * the socket) runs in the sender's context on one CPU.  The receiving socket
+ * is read between batches, outside the count, with a buffer large enough for
+ * a batch: no datagram is dropped, no reader is woken.
  * Prints each batch's instructions per datagram and the total; with -p the
  * blocks executed during the batches are written to PROFILE ("address
  * instructions" lines).
@@ -38,7 +39,7 @@ static void die(const char *what)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: udpinsn [-n PACKETS] [-b BATCH] [-p PROFILE] OUT NETNS ADDR PORT\n");
+	fprintf(stderr, "usage: udpinsn [-r] [-n PACKETS] [-b BATCH] [-p PROFILE] OUT NETNS ADDR PORT\n");
 	exit(2);
 }
 
@@ -70,12 +71,13 @@ int main(int argc, char **argv)
 	const char *profile = NULL;
 	uint64_t total = 0;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int opt, out, rx, tx, ns, rcvbuf = 64 << 20;
+	int opt, out, rx, tx, ns, here, reverse = 0, rcvbuf = 64 << 20;
 	FILE *prof = NULL;
 	long pos = 0;
 
-	while ((opt = getopt(argc, argv, "n:b:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:b:p:r")) != -1) {
 		switch (opt) {
+		case 'r': reverse = 1; break;
 		case 'n': packets = atol(optarg); break;
 		case 'b': batch = atol(optarg); break;
 		case 'p': profile = optarg; break;
@@ -93,12 +95,17 @@ int main(int argc, char **argv)
 	if (profile && !(prof = fopen(profile, "w")))
 		die(profile);
 
+	ns = open(argv[optind + 1], O_RDONLY);
+	here = open("/proc/self/ns/net", O_RDONLY);
+	if (ns < 0 || here < 0)
+		die(argv[optind + 1]);
+	if (reverse && setns(ns, CLONE_NEWNET))
+		die(argv[optind + 1]);
 	rx = socket(AF_INET, SOCK_DGRAM, 0);
 	if (rx < 0 || setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) ||
 	    bind(rx, (struct sockaddr *)&sa, sizeof(sa)))
 		die("receiving socket");
-	ns = open(argv[optind + 1], O_RDONLY);
-	if (ns < 0 || setns(ns, CLONE_NEWNET))
+	if (setns(reverse ? here : ns, CLONE_NEWNET))
 		die(argv[optind + 1]);
 	tx = socket(AF_INET, SOCK_DGRAM, 0);
 	if (tx < 0 || connect(tx, (struct sockaddr *)&sa, sizeof(sa)))
