@@ -120,9 +120,9 @@ struct acct_priv {
 };
 
 /*
- * Fills the class and, for TCP/UDP, the flow key, which the caller has zeroed
- * (once: the compiler zeroes a local it cannot see fully written anyway).
- * Returns the class.
+ * Fills the class and, for TCP/UDP, the flow key, which the caller has zeroed:
+ * once, where it is declared (Debian's INIT_STACK_ALL_ZERO zeroes it there in
+ * any case).  Returns the class.
  */
 static __always_inline int classify(struct sk_buff *skb, int dir, struct acct_key *k,
 				    bool *has_key)
@@ -319,8 +319,8 @@ static __always_inline void track_flow(struct acct_priv *p, const struct acct_ke
 
 /*
  * Inlined into acct_ingress and acct_egress whole, with @dir a constant: the
- * per-packet path is one function, without calls or a second stack frame
- * (about a hundred instructions a packet less, measured by bench/hookinsn.sh).
+ * per-packet path is one stack frame (bench/hookinsn.sh's profile: 185
+ * instructions a 64-byte UDP packet, against 240 as four functions).
  */
 static __always_inline unsigned int acct_packet(struct netsvc_attachment *att,
 						struct sk_buff *skb, int dir)
