@@ -4,6 +4,7 @@
 # make check      install missing Debian packages, build, unit tests, VM suite
 # make demo       install, build and show netsvc working in an emulated host
 # make bench      benchmarks (ONLY=<name> for one)
+# make insn       the instruction-count QEMU plugin and its guest programs (build/insn)
 # make fuzz       the fuzzers, for longer than make check runs them
 # make deb        Debian packages netsvc-dkms and netsvc-utils into build/deb
 
@@ -22,7 +23,7 @@ CC ?= cc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/include
 export USER_CFLAGS
 
-.PHONY: all modules tools unit check deb vmcheck demo bench fuzz deps clean install install-files uninstall dkms-install
+.PHONY: all modules tools insn unit check deb vmcheck demo bench fuzz deps clean install install-files uninstall dkms-install
 
 VERSION := 0.1
 PREFIX ?= /usr/local
@@ -30,7 +31,7 @@ DESTDIR ?=
 MODDIR := $(DESTDIR)/lib/modules/$(KVER)/extra
 XENDIR := $(DESTDIR)/etc/xen
 
-all: modules tools
+all: modules tools insn
 
 deps:
 	@tools/deps.sh
@@ -40,6 +41,9 @@ modules:
 
 tools:
 	$(MAKE) -C tools/netsvcctl
+
+insn:
+	$(MAKE) -C bench/insn
 
 unit:
 	@tests/unit/run

@@ -119,8 +119,13 @@ struct acct_priv {
 	bool count_only;
 };
 
-/* Fills the class and, for TCP/UDP, the flow key.  Returns the class. */
-static int classify(struct sk_buff *skb, int dir, struct acct_key *k, bool *has_key)
+/*
+ * Fills the class and, for TCP/UDP, the flow key, which the caller has zeroed:
+ * once, where it is declared (Debian's INIT_STACK_ALL_ZERO zeroes it there in
+ * any case).  Returns the class.
+ */
+static __always_inline int classify(struct sk_buff *skb, int dir, struct acct_key *k,
+				    bool *has_key)
 {
 	int noff = skb_network_offset(skb);
 	u8 proto;
@@ -140,7 +145,6 @@ static int classify(struct sk_buff *skb, int dir, struct acct_key *k, bool *has_
 			return C_IPV4_ICMP;
 		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 			return C_OTHER;
-		memset(k, 0, sizeof(*k));
 		k->family = AF_INET;
 		k->src.v4 = iph->saddr;
 		k->dst.v4 = iph->daddr;
@@ -164,7 +168,6 @@ static int classify(struct sk_buff *skb, int dir, struct acct_key *k, bool *has_
 			return C_OTHER;
 		if (frag_off & htons(~0x7))
 			return proto == IPPROTO_TCP ? C_IPV6_TCP : C_IPV6_UDP;
-		memset(k, 0, sizeof(*k));
 		k->family = AF_INET6;
 		k->src.v6 = ip6h->saddr;
 		k->dst.v6 = ip6h->daddr;
@@ -193,7 +196,7 @@ static int classify(struct sk_buff *skb, int dir, struct acct_key *k, bool *has_
 	return proto == IPPROTO_TCP ? C_IPV6_TCP : C_IPV6_UDP;
 }
 
-static u32 key_hash(const struct acct_key *k, u32 seed)
+static __always_inline u32 key_hash(const struct acct_key *k, u32 seed)
 {
 	/* An IPv4 key is zero between its first and its ninth word. */
 	if (k->family == AF_INET)
@@ -201,7 +204,7 @@ static u32 key_hash(const struct acct_key *k, u32 seed)
 	return jhash2(k->w32, ARRAY_SIZE(k->w32), seed);
 }
 
-static bool key_equal(const struct acct_key *a, const struct acct_key *b)
+static __always_inline bool key_equal(const struct acct_key *a, const struct acct_key *b)
 {
 	return !((a->w64[0] ^ b->w64[0]) | (a->w64[1] ^ b->w64[1]) |
 		 (a->w64[2] ^ b->w64[2]) | (a->w64[3] ^ b->w64[3]) |
@@ -233,7 +236,8 @@ static void free_flow_rcu(struct rcu_head *head)
 	free_flow(container_of(head, struct acct_flow, rcu));
 }
 
-static struct acct_flow *find_flow(struct acct_bucket *b, const struct acct_key *k)
+static __always_inline struct acct_flow *find_flow(struct acct_bucket *b,
+						   const struct acct_key *k)
 {
 	struct acct_flow *f;
 
@@ -282,32 +286,49 @@ static struct acct_flow *add_flow(struct acct_priv *p, struct acct_bucket *b,
 	return f;
 }
 
+/* A flow not found under RCU: look again under the bucket's lock, or add it. */
+static noinline struct acct_flow *track_new_flow(struct acct_priv *p, struct acct_bucket *b,
+						 const struct acct_key *k)
+{
+	struct acct_flow *f;
+
+	spin_lock(&b->lock);
+	f = find_flow(b, k);	/* another CPU may have added it */
+	if (!f)
+		f = add_flow(p, b, k);
+	spin_unlock(&b->lock);
+	if (!f)
+		atomic64_inc(&p->untracked);
+	return f;
+}
+
 /* Called under RCU (the hook's), BHs off. */
-static void track_flow(struct acct_priv *p, const struct acct_key *k, unsigned int len)
+static __always_inline void track_flow(struct acct_priv *p, const struct acct_key *k,
+				       unsigned int len)
 {
 	struct acct_bucket *b = &p->buckets[key_hash(k, p->seed) % ACCT_BUCKETS];
 	struct acct_flow *f = find_flow(b, k);
 
 	if (unlikely(!f)) {
-		spin_lock(&b->lock);
-		f = find_flow(b, k);	/* another CPU may have added it */
+		f = track_new_flow(p, b, k);
 		if (!f)
-			f = add_flow(p, b, k);
-		spin_unlock(&b->lock);
-		if (!f) {
-			atomic64_inc(&p->untracked);
 			return;
-		}
 	}
 	__this_cpu_add(*f->bytes, len);
 }
 
-static unsigned int acct_packet(struct netsvc_attachment *att, struct sk_buff *skb, int dir)
+/*
+ * Inlined into acct_ingress and acct_egress whole, with @dir a constant: the
+ * per-packet path is one stack frame (bench/hookinsn.sh's profile: 185
+ * instructions a 64-byte UDP packet, against 240 as four functions).
+ */
+static __always_inline unsigned int acct_packet(struct netsvc_attachment *att,
+						struct sk_buff *skb, int dir)
 {
 	struct acct_priv *p = netsvc_priv(att);
 	unsigned int len = skb->len + (dir == DIR_RX ? skb->mac_len : 0);
 	struct acct_pcpu *c;
-	struct acct_key k;
+	struct acct_key k = {};
 	bool has_key;
 	int cls;
 
