@@ -120,9 +120,8 @@ struct acct_priv {
 };
 
 /*
- * Fills the class and, for TCP/UDP, the flow key, which the caller has zeroed:
- * once, where it is declared (Debian's INIT_STACK_ALL_ZERO zeroes it there in
- * any case).  Returns the class.
+ * Fills the class and, for TCP/UDP, the flow key, which the caller has zeroed
+ * (once, for both address families).  Returns the class.
  */
 static __always_inline int classify(struct sk_buff *skb, int dir, struct acct_key *k,
 				    bool *has_key)
@@ -328,10 +327,12 @@ static __always_inline unsigned int acct_packet(struct netsvc_attachment *att,
 	struct acct_priv *p = netsvc_priv(att);
 	unsigned int len = skb->len + (dir == DIR_RX ? skb->mac_len : 0);
 	struct acct_pcpu *c;
-	struct acct_key k = {};
+	struct acct_key k;
 	bool has_key;
 	int cls;
 
+	/* every byte, the unions' tails too: keys are compared as words */
+	memset(&k, 0, sizeof(k));
 	cls = classify(skb, dir, &k, &has_key);
 	c = this_cpu_ptr(p->pcpu);
 	u64_stats_update_begin(&c->syncp);
