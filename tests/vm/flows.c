@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +107,7 @@ static int client(const char *addr, int port, long n, int hold)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct epoll_event ev, evs[256];
 	long opened = 0, completed = 0, failed = 0, i;
-	char chunk[CHUNK], buf[256];
+	char chunk[CHUNK], buf[256], *up;
 	int *fds, ep;
 	double t;
 
@@ -114,7 +115,10 @@ static int client(const char *addr, int port, long n, int hold)
 	inet_pton(AF_INET, addr, &a.sin_addr);
 	memset(chunk, 'x', sizeof(chunk));
 	fds = calloc(n, sizeof(*fds));
+	up = calloc(n, 1);
 	ep = epoll_create1(0);
+	/* a peer's reset must cost one connection, not the process */
+	signal(SIGPIPE, SIG_IGN);
 	/* Connect in batches of 256, so the listener's backlog keeps up. */
 	for (i = 0; i < n; i++) {
 		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -136,18 +140,38 @@ static int client(const char *addr, int port, long n, int hold)
 
 					getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
 					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-					if (e || write(fd, chunk, CHUNK) != CHUNK)
-						failed++;
-					else
+					if (!e && write(fd, chunk, CHUNK) != CHUNK)
+						e = errno;
+					if (!e) {
+						up[evs[j].data.u64] = 1;
 						opened++;
+						continue;
+					}
+					/* say why, and leave the socket out of what follows */
+					if (failed++ < 5)
+						fprintf(stderr, "flows: connection %lu: %s\n",
+							(unsigned long)evs[j].data.u64, strerror(e));
+					close(fd);
+					fds[evs[j].data.u64] = -1;
 				}
 			}
 		}
+	}
+	/* a connection still pending after its batch's 120 s failed too */
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0 || up[i])
+			continue;
+		if (failed++ < 5)
+			fprintf(stderr, "flows: connection %ld: not open after 120 s\n", i);
+		close(fds[i]);
+		fds[i] = -1;
 	}
 	printf("open %ld\n", opened);
 	fflush(stdout);
 	sleep(hold);
 	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;	/* counted as failed already */
 		if (write(fds[i], chunk, CHUNK) != CHUNK || shutdown(fds[i], SHUT_WR)) {
 			failed++;
 			close(fds[i]);
