@@ -317,7 +317,7 @@ static void env_emit(void *ctx, const struct ack_action *a)
 /* After a core call, with p->lock held: arm the timer, take the packets. */
 static void after_core(struct ack_priv *p, u64 now, struct sk_buff_head *g, struct sk_buff_head *w)
 {
-	u64 deadline = ack_core_next_deadline(p->core);
+	u64 deadline = ack_core_deadline_hint(p->core);
 
 	if (deadline != ACK_NO_DEADLINE && !p->dead)
 		timer_reduce(&p->timer, jiffies + nsecs_to_jiffies(deadline > now ? deadline - now : 0) + 1);

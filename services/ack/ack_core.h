@@ -281,8 +281,18 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg);
 enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 				  u64 now, struct ack_rewrite *rw);
 
-/* Earliest time ack_core_timer() has something to do; ACK_NO_DEADLINE if none. */
+/*
+ * Earliest time ack_core_timer() has something to do; ACK_NO_DEADLINE if none.
+ * Walks every flow: for tests and rare events.
+ */
 u64 ack_core_next_deadline(const struct ack_core *c);
+/*
+ * A time at or before ack_core_next_deadline(), in constant time: what a
+ * timer armed after every call must fire by.  It may be earlier than needed
+ * (a deadline that moved later, a flow freed since); ack_core_timer() makes
+ * it exact again.
+ */
+u64 ack_core_deadline_hint(const struct ack_core *c);
 void ack_core_timer(struct ack_core *c, u64 now);
 
 /*

@@ -288,6 +288,7 @@ struct ack_core *ack_core_create(const struct ack_env *env,
 	}
 	memset(c->table, 0, size * sizeof(*c->table));
 	c->mask = size - 1;
+	c->soonest = ACK_NO_DEADLINE;
 	return c;
 }
 
@@ -326,6 +327,7 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 		if (off_tx || off_rx)
 			ack_maybe_finish(c, f);
 	}
+	c->soonest = ack_core_next_deadline(c);	/* every flow may have changed */
 }
 
 void ack_core_drain(struct ack_core *c)
@@ -339,6 +341,7 @@ void ack_core_drain(struct ack_core *c)
 		ack_fallback(c, &f->rx, false);
 		ack_maybe_finish(c, f);
 	}
+	c->soonest = ack_core_next_deadline(c);	/* every flow may have changed */
 }
 
 u64 ack_core_kept_total(const struct ack_core *c)

@@ -968,18 +968,40 @@ static struct ack_flow *syn_flow(struct ack_core *c, struct ack_flow *f,
 	return f;
 }
 
+static enum ack_verdict segment(struct ack_core *c, const struct ack_seg *s,
+				u64 now, struct ack_rewrite *rw, const struct ack_key *kp);
+
 enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 				  u64 now, struct ack_rewrite *rw)
 {
+	enum ack_verdict v;
 	struct ack_flow *f;
 	struct ack_key k;
+
+	ack_key_from_seg(&k, s);
+	v = segment(c, s, now, rw, &k);
+	/* the segment's flow, if it still exists, is the only one it re-timed */
+	f = ack_lookup(c, &k);
+	if (f) {
+		u64 t = ack_flow_deadline(c, f);
+
+		if (t < c->soonest)
+			c->soonest = t;
+	}
+	return v;
+}
+
+static enum ack_verdict segment(struct ack_core *c, const struct ack_seg *s,
+				u64 now, struct ack_rewrite *rw, const struct ack_key *kp)
+{
+	struct ack_flow *f;
+	struct ack_key k = *kp;
 
 	/* A segment we could not keep is not ours to acknowledge: ignore it. */
 	if (s->len > MAX_SEG_LEN ||
 	    (s->len && !s->payload && !c->env.copy_payload))
 		return ACK_PASS;
 	c->now = now;
-	ack_key_from_seg(&k, s);
 	f = ack_lookup(c, &k);
 	if ((s->flags & (ACK_TCP_SYN | ACK_TCP_ACK | ACK_TCP_RST)) == ACK_TCP_SYN) {
 		f = syn_flow(c, f, &k, s, now);

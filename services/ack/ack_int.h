@@ -175,6 +175,7 @@ struct ack_core {
 	bool draining;
 	bool vif_tight;			/* some window was limited by the vif budget */
 	u64 now;			/* of the call into the core being served */
+	u64 soonest;			/* at or before every flow's deadline */
 	struct ack_stats st;
 };
 
@@ -279,5 +280,6 @@ void ack_cc_undo(struct ack_core *c, struct ack_half *h);
 /* ack_timer.c */
 void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r);
 u64 ack_rto_timeout(const struct ack_core *c, const struct ack_half *h);
+u64 ack_flow_deadline(const struct ack_core *c, const struct ack_flow *f);
 
 #endif /* _NETSVC_ACK_INT_H */

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_flows: what the number of tracked flows costs the core per packet.
+ * For each table size, N flows are opened (handshake and 1000 bytes kept
+ * each), then one flow's data segment and its ACK go through
+ * ack_core_segment() followed by what the glue (services/ack/ack.c) asks
+ * before arming its timer after every call: ack_core_deadline_hint(), and
+ * side by side the walk over every flow it asked for until 2026-12-05
+ * (ack_core_next_deadline()).  Prints microseconds per packet and "BENCH
+ * ack_pkt_us_<N>" (hint) and "BENCH ack_pkt_walk_us_<N>" lines; medians of
+ * ROUNDS (default 5) rounds of 2000 packets.
+ */
+#include <time.h>
+#include "harness.h"
+
+static struct harness H;
+
+static struct ack_seg mk(int dir, u8 flags, u16 gport, u32 seq, u32 ack, u32 len)
+{
+	static const u8 g[16] = { 10, 0, 0, 2 }, r[16] = { 192, 0, 2, 1 };
+	struct ack_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.dir = dir;
+	s.family = 2;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.window = 502;
+	s.len = len;
+	s.payload = len ? payload(seq, len) : NULL;
+	s.ttl = 64;
+	memcpy(s.saddr, dir == ACK_FROM_GUEST ? g : r, 16);
+	memcpy(s.daddr, dir == ACK_FROM_GUEST ? r : g, 16);
+	s.sport = dir == ACK_FROM_GUEST ? gport : 80;
+	s.dport = dir == ACK_FROM_GUEST ? 80 : gport;
+	return s;
+}
+
+static void go(struct ack_core *c, const struct ack_seg *s, u64 now)
+{
+	struct ack_rewrite rw;
+
+	H.nout = 0;
+	ack_core_segment(c, s, now, &rw);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Microseconds per packet with @n flows open, median of @rounds. */
+static double per_packet(int n, int rounds, bool walk)
+{
+	struct ack_env env = harness_env(&H);
+	struct ack_config cfg;
+	struct ack_core *c;
+	struct timespec a, b;
+	double v[16];
+	volatile u64 sink = 0;
+	u64 now = 1000000;
+	u32 seq = 2001;
+	int i, r;
+
+	ack_core_config_default(&cfg);
+	cfg.flow_limit = n + 1;
+	cfg.vif_budget = 1ull << 34;
+	c = ack_core_create(&env, &cfg);
+	if (!c)
+		return -1;
+	for (i = 0; i < n; i++) {
+		u16 p = 10000 + i;
+		struct ack_seg s;
+
+		s = mk(ACK_FROM_GUEST, ACK_TCP_SYN, p, 1000, 0, 0);
+		s.has_mss = 1;
+		s.mss = 1460;
+		go(c, &s, now);
+		s = mk(ACK_TO_GUEST, ACK_TCP_SYN | ACK_TCP_ACK, p, 5000, 1001, 0);
+		s.has_mss = 1;
+		s.mss = 1460;
+		go(c, &s, now);
+		s = mk(ACK_FROM_GUEST, ACK_TCP_ACK, p, 1001, 5001, 0);
+		go(c, &s, now);
+		s = mk(ACK_FROM_GUEST, ACK_TCP_ACK, p, 1001, 5001, 1000);
+		go(c, &s, now);
+	}
+	for (r = 0; r < rounds; r++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (i = 0; i < 2000; i++) {
+			/* 100-byte segments of the first flow, acknowledged as they go */
+			struct ack_seg s = mk(ACK_FROM_GUEST, ACK_TCP_ACK, 10000, seq, 5001, 100);
+
+			go(c, &s, now);
+			sink += walk ? ack_core_next_deadline(c) : ack_core_deadline_hint(c);
+			s = mk(ACK_TO_GUEST, ACK_TCP_ACK, 10000, 5001, seq + 100, 0);
+			go(c, &s, now);
+			sink += walk ? ack_core_next_deadline(c) : ack_core_deadline_hint(c);
+			seq += 100;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		/* two packets per iteration */
+		v[r] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 4000 / 1e3;
+	}
+	ack_core_destroy(c);
+	qsort(v, rounds, sizeof(v[0]), cmp);
+	return v[rounds / 2];
+}
+
+int main(void)
+{
+	static const int sizes[] = { 10, 1000, 4096, 9000 };
+	const char *e = getenv("ROUNDS");
+	int rounds = e ? atoi(e) : 5;
+	double us[4], walk[4];
+	unsigned int i;
+
+	if (rounds < 1 || rounds > 16)
+		rounds = 5;
+	printf("flows   us/packet (hint)  vs 10 flows   us/packet (walk)  vs 10 flows\n");
+	for (i = 0; i < 4; i++) {
+		us[i] = per_packet(sizes[i], rounds, false);
+		walk[i] = per_packet(sizes[i], rounds, true);
+		if (us[i] < 0 || walk[i] < 0) {
+			fprintf(stderr, "bench_flows: no core for %d flows\n", sizes[i]);
+			return 1;
+		}
+		printf("%5d %17.2f %12.1f %18.2f %12.1f\n", sizes[i], us[i], us[i] / us[0],
+		       walk[i], walk[i] / walk[0]);
+	}
+	for (i = 0; i < 4; i++)
+		printf("BENCH ack_pkt_us_%d %.3f\nBENCH ack_pkt_walk_us_%d %.3f\n",
+		       sizes[i], us[i], sizes[i], walk[i]);
+	printf("BENCH ack_pkt_9000_vs_10_ratio %.2f\n", us[3] / us[0]);
+	return 0;
+}
