@@ -192,10 +192,12 @@ static int client(const char *addr, int port, long n, int hold)
 
 			if (r > 0 || (r < 0 && errno == EAGAIN))
 				continue;	/* the server sends nothing: unexpected, keep reading */
-			if (r == 0)
+			if (r == 0) {
 				completed++;
-			else
-				failed++;
+			} else if (failed++ < 5) {
+				fprintf(stderr, "flows: connection %lu: %s\n",
+					(unsigned long)evs[j].data.u64, strerror(errno));
+			}
 			close(fd);
 		}
 	}

@@ -45,7 +45,12 @@ if [ "${flows:-0}" -gt 0 ] 2>/dev/null; then
 	pass "flows-mem-per-flow ($((mem / flows)) bytes per tracked flow, $((mem >> 10)) KiB for $flows)"
 fi
 wait $cli; crc=$?; wait $srv; src=$?
-cat /tmp/cli.out /tmp/srv.out | tail -n 2
+cat /tmp/cli.out /tmp/srv.out
+echo "flows: ack stats after the client: $(netsvcctl -j show vif3.0 | jq -c '.[] | select(.service == "ack") | .stats')"
+for ns in guest remote; do
+	echo "flows: $ns: $(ip netns exec $ns nstat -asz TcpEstabResets TcpOutRsts TcpAttemptFails TcpExtTCPAbortOnTimeout TcpExtTCPAbortOnData TcpExtListenOverflows TcpExtListenDrops TcpRetransSegs | awk 'NR > 1 && $2 != 0 { printf "%s %s ", $1, $2 }')"
+done
+echo "flows: backlog drops per CPU: $(while read -r _ d _; do printf '%d ' $((16#$d)); done < /proc/net/softnet_stat)"
 expect flows-client-completed "$crc $(tail -n1 /tmp/cli.out)" "0 client: $NF opened, $NF completed, 0 failed"
 expect flows-server-bytes "$src $(cat /tmp/srv.out)" "0 server: $NF connections, $((NF * 2000)) bytes"
 for i in $(seq 120); do [ "$(stat vif3.0 ack flows)" = 0 ] && break; sleep 1; done
