@@ -17,24 +17,10 @@ static struct harness H;
 
 static struct ack_seg mk(int dir, u8 flags, u16 gport, u32 seq, u32 ack, u32 len)
 {
-	static const u8 g[16] = { 10, 0, 0, 2 }, r[16] = { 192, 0, 2, 1 };
-	struct ack_seg s;
+	struct ack_key key = { .family = 2, .gaddr = { 10, 0, 0, 2 },
+			       .raddr = { 192, 0, 2, 1 }, .gport = gport, .rport = 80 };
 
-	memset(&s, 0, sizeof(s));
-	s.dir = dir;
-	s.family = 2;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.window = 502;
-	s.len = len;
-	s.payload = len ? payload(seq, len) : NULL;
-	s.ttl = 64;
-	memcpy(s.saddr, dir == ACK_FROM_GUEST ? g : r, 16);
-	memcpy(s.daddr, dir == ACK_FROM_GUEST ? r : g, 16);
-	s.sport = dir == ACK_FROM_GUEST ? gport : 80;
-	s.dport = dir == ACK_FROM_GUEST ? 80 : gport;
-	return s;
+	return harness_seg(&key, dir, flags, seq, ack, 502, len);
 }
 
 static void go(struct ack_core *c, const struct ack_seg *s, u64 now)

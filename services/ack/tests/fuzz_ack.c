@@ -89,24 +89,9 @@ static void key_of(int k, struct ack_key *key)
 static struct ack_seg mkseg(int k, int dir, u8 flags, u32 seq, u32 ack, u16 win, u32 len)
 {
 	struct ack_key key;
-	struct ack_seg s;
 
 	key_of(k, &key);
-	memset(&s, 0, sizeof(s));
-	s.dir = dir;
-	s.family = 2;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.window = win;
-	s.len = len;
-	s.payload = len ? payload(seq, len) : NULL;
-	s.ttl = dir == ACK_FROM_GUEST ? 64 : 50;
-	memcpy(dir == ACK_FROM_GUEST ? s.saddr : s.daddr, key.gaddr, 16);
-	memcpy(dir == ACK_FROM_GUEST ? s.daddr : s.saddr, key.raddr, 16);
-	s.sport = dir == ACK_FROM_GUEST ? key.gport : key.rport;
-	s.dport = dir == ACK_FROM_GUEST ? key.rport : key.gport;
-	return s;
+	return harness_seg(&key, dir, flags, seq, ack, win, len);
 }
 
 static void options(struct reader *r, struct ack_seg *s)

@@ -123,4 +123,27 @@ static inline const u8 *payload(u32 seq, u32 len)
 	return payload_buf;
 }
 
+/* A segment of @key's flow in @dir, its payload from the pattern. */
+static inline struct ack_seg harness_seg(const struct ack_key *key, int dir, u8 flags,
+					 u32 seq, u32 ack, u16 win, u32 len)
+{
+	struct ack_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.dir = dir;
+	s.family = key->family;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.window = win;
+	s.len = len;
+	s.payload = len ? payload(seq, len) : NULL;
+	s.ttl = dir == ACK_FROM_GUEST ? 64 : 50;
+	memcpy(dir == ACK_FROM_GUEST ? s.saddr : s.daddr, key->gaddr, 16);
+	memcpy(dir == ACK_FROM_GUEST ? s.daddr : s.saddr, key->raddr, 16);
+	s.sport = dir == ACK_FROM_GUEST ? key->gport : key->rport;
+	s.dport = dir == ACK_FROM_GUEST ? key->rport : key->gport;
+	return s;
+}
+
 #endif

@@ -55,34 +55,16 @@ static struct ack_seg seg(int dir, u8 flags, u32 seq, u32 ack, u16 win, u32 len)
 	static const u8 gaddr4[16] = { 10, 0, 0, 2 }, raddr4[16] = { 192, 0, 2, 1 };
 	static const u8 gaddr6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 	static const u8 raddr6[16] = { 0x20, 0x01, 0x0d, 0xb8, 1, [15] = 1 };
-	const u8 *gaddr = FAMILY == 10 ? gaddr6 : gaddr4;
-	const u8 *raddr = FAMILY == 10 ? raddr6 : raddr4;
+	struct ack_key key = { .family = FAMILY, .gport = GPORT, .rport = 80 };
 	struct ack_seg s;
 
-	memset(&s, 0, sizeof(s));
-	s.dir = dir;
-	s.family = FAMILY;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.window = win;
-	s.len = len;
-	s.payload = len ? payload(seq, len) : NULL;
-	if (dir == ACK_FROM_GUEST) {
-		s.ttl = 64;
+	memcpy(key.gaddr, FAMILY == 10 ? gaddr6 : gaddr4, 16);
+	memcpy(key.raddr, FAMILY == 10 ? raddr6 : raddr4, 16);
+	s = harness_seg(&key, dir, flags, seq, ack, win, len);
+	if (dir == ACK_FROM_GUEST)
 		s.tos = 0x02;	/* ECT(0) */
-		memcpy(s.saddr, gaddr, 16);
-		memcpy(s.daddr, raddr, 16);
-		s.sport = GPORT;
-		s.dport = 80;
-	} else {
-		s.ttl = 50;
+	else
 		s.flowlabel = 0x12345;
-		memcpy(s.saddr, raddr, 16);
-		memcpy(s.daddr, gaddr, 16);
-		s.sport = 80;
-		s.dport = GPORT;
-	}
 	return s;
 }
 
