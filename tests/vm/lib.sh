@@ -97,6 +97,7 @@ listening() {
 # after a reset or a timeout has cleared the state.
 xfer_watch() {
 	local to=$1 port=$2 last= n=0 cur
+	stall_flows() { cat /sys/kernel/debug/netsvc_ack/flows 2>/dev/null | sed 's/^/  stall: /'; }
 	while sleep 1; do
 		cur=$(ip netns exec "$to" ss -Htin state established "sport = :$port" |
 			grep -o 'bytes_received:[0-9]*' | head -n1)
@@ -105,11 +106,11 @@ xfer_watch() {
 		# then Dom0's flows again every 10 s: are its timers running?
 		if [ $n -gt "${XFER_STALL:-10}" ] && [ $((n % 10)) -eq 0 ]; then
 			echo "  stall: after $n s"
-			cat /sys/kernel/debug/netsvc_ack/flows 2>/dev/null | sed 's/^/  stall: /'
+			stall_flows
 		fi
 		[ $n -eq "${XFER_STALL:-10}" ] || continue
 		echo "  stall: port $port, receiver at $cur for $n s"
-		cat /sys/kernel/debug/netsvc_ack/flows 2>/dev/null | sed 's/^/  stall: /'
+		stall_flows
 		nstat -as | awk '$2 != 0 && /Ip|Drop|Discard|Err/' | sed 's/^/  stall: dom0 nstat /'
 		ip netns exec "$to" ss -tinoem "sport = :$port" 2>/dev/null | sed 's/^/  stall: rx /'
 		for ns in remote guest; do
