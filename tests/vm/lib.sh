@@ -91,6 +91,23 @@ listening() {
 	return 1
 }
 
+# underway KEY: wait (up to 60 s) until ack's counter KEY on vif3.0 has
+# grown by 10 from where it was at the call: a background transfer is under
+# way once Dom0 has acknowledged some of it.  A fixed sleep is not enough: on
+# the debug kernel beside another emulator the sending socat was still
+# starting 2 s later, and the step meant for the middle of a download ran
+# before its SYN (measured 2026-12-05).
+underway() {
+	local i base
+	base=$(stat vif3.0 ack "$1")
+	for i in $(seq 300); do
+		[ "$(stat vif3.0 ack "$1")" -ge $((base + 10)) ] && return 0
+		sleep 0.2
+	done
+	echo "  nothing under way: ack's $1 stayed at $(stat vif3.0 ack "$1") (from $base) for 60 s"
+	return 1
+}
+
 # xfer_watch TO PORT: while a transfer to namespace TO's PORT runs, print
 # once what both ends and Dom0 hold when the receiver has taken no byte for
 # XFER_STALL seconds (default 10): a stall is diagnosed where it happens, not

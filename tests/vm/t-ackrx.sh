@@ -104,14 +104,14 @@ netsvcctl show vif3.0 | sed -n '/flows /,$p'
 # kept for it), then goes
 uplink_netem "delay 10ms loss 1%"
 dl_bg dl-detach-midway $MID 9004
-sleep 2
+underway rx_local_acks
 expect_ok detach-midway $P detach ack vif3.0
 dl_wait dl-detach-midway
 
 # --- unload in the middle of a download
 $P attach ack vif3.0 dir=rx
 dl_bg dl-unload-midway $MID 9005
-sleep 2
+underway rx_local_acks
 expect_ok unload-midway sh -c "$P detach ack vif3.0 && rmmod netsvc_ack"
 dl_wait dl-unload-midway
 insmod "$TOP/services/ack/netsvc_ack.ko"
@@ -125,15 +125,15 @@ head -c $((GONE << 20)) /dev/urandom > /tmp/src.gone
 ip netns exec guest socat -u TCP-LISTEN:9006,reuseaddr OPEN:/dev/null & gpid=$!
 listening guest 9006
 ip netns exec remote socat -u FILE:/tmp/src.gone TCP:10.3.0.2:9006 2>/tmp/err.gone & rpid=$!
-sleep 2
-if kill -0 $rpid 2>/dev/null; then pass guest-gone-midway
-else fail guest-gone-midway "the download finished within 2 s"; fi
+if ! underway rx_local_acks; then fail guest-gone-midway "no download under way"
+elif kill -0 $rpid 2>/dev/null; then pass guest-gone-midway
+else fail guest-gone-midway "the download finished before the guest went"; fi
 ip -n guest link set eth0 down
 wait $rpid; rc=$?
 kill $gpid 2>/dev/null
 wait $gpid 2>/dev/null
 rm -f /tmp/src.gone
-if [ $rc -ne 0 ]; then pass guest-gone-remote-sees-error
+if [ $rc -ne 0 ]; then pass guest-gone-remote-sees-error; echo "  the remote: $(cat /tmp/err.gone)"
 else fail guest-gone-remote-sees-error "socat at the remote succeeded"; fi
 expect_ge guest-gone-reset "$(stat vif3.0 ack resets)" 1 || netsvcctl show vif3.0
 if settled; then pass guest-gone-memory-back; else fail guest-gone-memory-back "state left"; fi
