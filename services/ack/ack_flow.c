@@ -159,6 +159,7 @@ void ack_free_flow(struct ack_core *c, struct ack_flow *f)
 		f->next->prev = f->prev;
 	free_half(c, &f->tx);
 	free_half(c, &f->rx);
+	ack_stop_waiting(c, f);
 	c->st.flows--;
 	ack_free(c, f);
 }
@@ -289,6 +290,7 @@ struct ack_core *ack_core_create(const struct ack_env *env,
 	memset(c->table, 0, size * sizeof(*c->table));
 	c->mask = size - 1;
 	c->soonest = ACK_NO_DEADLINE;
+	c->waiting_tail = &c->waiting;
 	return c;
 }
 

@@ -499,11 +499,6 @@ static bool sack_confuses(const struct ack_half *h, const struct ack_seg *s)
 	return false;
 }
 
-static struct ack_half *other(struct ack_flow *f, struct ack_half *h)
-{
-	return h == &f->tx ? &f->rx : &f->tx;
-}
-
 /*
  * rx: would the guest's ACK of @ra now give the remote at least a segment
  * more than it was offered, when it needs it?  A receiver's every ACK
@@ -696,20 +691,11 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 static bool after_receiver_seg(struct ack_core *c, struct ack_flow *f,
 			       struct ack_half *h, bool freed)
 {
-	struct ack_flow *o;
-
 	if (ack_maybe_finish(c, f))
 		return true;
 	ack_maybe_window_update(c, f, h);
-	if (freed && c->vif_tight) {
-		c->vif_tight = false;
-		ack_maybe_window_update(c, f, other(f, h));
-		for (o = c->flows; o; o = o->next)
-			if (o != f) {
-				ack_maybe_window_update(c, o, &o->tx);
-				ack_maybe_window_update(c, o, &o->rx);
-			}
-	}
+	if (freed)
+		ack_offer_room(c);
 	return false;
 }
 

@@ -143,6 +143,8 @@ struct ack_half {
 struct ack_flow {
 	struct ack_flow *hnext;		/* hash chain */
 	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
+	/* in c->waiting: a window held back by the vif budget (wpprev: NULL if not) */
+	struct ack_flow *wnext, **wpprev;
 	struct ack_key key;
 	u32 flags;			/* F_* */
 
@@ -173,7 +175,13 @@ struct ack_core {
 	u64 kept, committed;		/* both directions */
 	u64 dkept[2];			/* by enum ack_dir */
 	bool draining;
-	bool vif_tight;			/* some window was limited by the vif budget */
+	/*
+	 * Flows whose window the vif budget held to less than two segments,
+	 * oldest first: offered room when memory is freed (ack_offer_room()).
+	 * Only these, so that freeing costs nothing per flow tracked.
+	 */
+	struct ack_flow *waiting, **waiting_tail;
+	u32 nwaiting;
 	u64 now;			/* of the call into the core being served */
 	u64 soonest;			/* at or before every flow's deadline */
 	struct ack_stats st;
@@ -209,6 +217,12 @@ static inline bool is_tx(const struct ack_half *h)
 	return h->dir == ACK_FROM_GUEST;
 }
 
+static inline struct ack_flow *half_flow(struct ack_half *h)
+{
+	return (struct ack_flow *)((char *)h - (is_tx(h) ? offsetof(struct ack_flow, tx) :
+							  offsetof(struct ack_flow, rx)));
+}
+
 static inline struct ack_dir_stats *hstats(struct ack_core *c,
 					   const struct ack_half *h)
 {
@@ -241,6 +255,9 @@ bool ack_maybe_finish(struct ack_core *c, struct ack_flow *f);
 
 /* ack_output.c */
 u32 ack_window_limit(struct ack_core *c, struct ack_half *h);
+void ack_wait_for_room(struct ack_core *c, struct ack_flow *f);
+void ack_stop_waiting(struct ack_core *c, struct ack_flow *f);
+void ack_offer_room(struct ack_core *c);
 u16 ack_sender_view_window(const struct ack_half *h);
 void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
 			struct ack_half *h);

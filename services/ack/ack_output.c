@@ -27,16 +27,80 @@ u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 	if (vfree > (1u << 30))
 		vfree = 1u << 30;
 	v = base + (u32)vfree;
-	if (seq_before(v, lim)) {
+	if (seq_before(v, lim))
 		lim = v;
-		if (v - h->nxt < 2u * h->mss)
-			c->vif_tight = true;
-	}
 	if (h->flags & H_RWIN)
 		lim = seq_min(lim, h->r_ack + h->r_wnd);
 	if (ack_cc_on(c))
 		lim = seq_min(lim, h->una + h->cwnd);
+	/*
+	 * Held to less than two segments by the vif budget and nothing else:
+	 * nothing of this flow's own may reopen it, so it waits for memory
+	 * to be freed.  (A receiver's window or cwnd reopens with the flow's
+	 * own ACKs.)
+	 */
+	if (lim == v && seq_before(v, h->una + c->cfg.flow_budget) &&
+	    v - h->nxt < 2u * h->mss)
+		ack_wait_for_room(c, half_flow(h));
 	return seq_max(lim, h->nxt);
+}
+
+void ack_wait_for_room(struct ack_core *c, struct ack_flow *f)
+{
+	if (f->wpprev)
+		return;
+	f->wnext = NULL;
+	f->wpprev = c->waiting_tail;
+	*c->waiting_tail = f;
+	c->waiting_tail = &f->wnext;
+	c->nwaiting++;
+}
+
+void ack_stop_waiting(struct ack_core *c, struct ack_flow *f)
+{
+	if (!f->wpprev)
+		return;
+	*f->wpprev = f->wnext;
+	if (f->wnext)
+		f->wnext->wpprev = f->wpprev;
+	else
+		c->waiting_tail = f->wpprev;
+	f->wnext = NULL;
+	f->wpprev = NULL;
+	c->nwaiting--;
+}
+
+/* The smaller segment size of @f's halves: the least room worth offering it. */
+static u32 least_mss(const struct ack_flow *f)
+{
+	u32 a = f->tx.mss, b = f->rx.mss;
+
+	if (!a || (b && b < a))
+		a = b;
+	return a ? a : 1;
+}
+
+/*
+ * Memory was freed: the flows the vif budget held back get their windows
+ * again, oldest first, while the free room holds a segment more for the
+ * next one.  A flow that has room already or is no longer held back by the
+ * budget leaves the queue; one still held back joins it again at the end,
+ * and is not looked at twice in one call.  The cost is the flows offered
+ * room, not the flows tracked.
+ */
+void ack_offer_room(struct ack_core *c)
+{
+	u32 n = c->nwaiting;
+	struct ack_flow *o;
+
+	while (n-- && (o = c->waiting)) {
+		if (c->committed >= c->cfg.vif_budget ||
+		    c->cfg.vif_budget - c->committed < least_mss(o))
+			break;
+		ack_stop_waiting(c, o);
+		ack_maybe_window_update(c, o, &o->tx);
+		ack_maybe_window_update(c, o, &o->rx);
+	}
 }
 
 /* The raw window for a segment acking nxt, without promising anything new. */

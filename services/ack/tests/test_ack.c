@@ -855,6 +855,48 @@ static void t_vif_budget(void)
 	CHECK(stats().tx.fallbacks == 0, "fallback");
 }
 
+/*
+ * Only the flows the vif budget held back are offered freed room, and only
+ * as much as makes a segment; a held-back flow that ends leaves the queue.
+ */
+static void t_vif_budget_queue(void)
+{
+	struct ack_seg s;
+
+	CFG.flow_budget = 6000;
+	CFG.vif_budget = 10000;
+	setup();
+	for (GPORT = 40000; GPORT < 40002; GPORT++)
+		handshake(&plain);
+	MSS = 1460;
+	GPORT = 40000;
+	gdata(S(0), 1460);
+	expect_ack(S(1), 4540);		/* A: its flow budget, 6000 */
+	GPORT = 40001;
+	gdata(S(0), 1460);
+	expect_ack(S(1), 2540);		/* B: the rest of the vif's 10000 */
+	gdata(S(1), 1460);
+	expect_ack(S(2), 1080);		/* held back by the vif budget */
+	/* A's receiver frees less than a segment: B is not offered it */
+	GPORT = 40000;
+	rack(S(0) + 1000, 65535, 0, NULL);
+	CHECK(H.nout == 0, "%d actions for 1000 bytes freed", H.nout);
+	/* a segment's worth: B's window opens */
+	rack(S(1), 65535, 0, NULL);
+	GPORT = 40001;
+	expect_ack(S(2), 2540);
+	CHECK(stats().tx.fallbacks == 0, "fallback");
+
+	/* B, held back again, is reset while it waits: room A frees finds no one */
+	s = seg(ACK_TO_GUEST, ACK_TCP_RST, R + 1, 0, 0, 0);
+	go(&s);
+	CHECK(stats().flows == 1, "flows %llu", (unsigned long long)stats().flows);
+	GPORT = 40000;
+	gdata(S(1), 1460);
+	rack(S(2), 65535, 0, NULL);
+	CHECK(H.nout == 0 || H.out[0].key.gport == 40000, "an update for the reset flow");
+}
+
 static void t_wraparound(void)
 {
 	int i;
@@ -2103,6 +2145,7 @@ int main(void)
 	run("ack_window_scaling_cap", t_window_scaling_cap);
 	run("ack_flow_budget", t_flow_budget);
 	run("ack_vif_budget", t_vif_budget);
+	run("ack_vif_budget_queue", t_vif_budget_queue);
 	run("ack_wraparound", t_wraparound);
 	run("ack_gso_64k", t_gso_64k);
 	run("ack_to_guest_rewrite", t_to_guest_rewrite);
