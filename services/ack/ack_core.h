@@ -45,8 +45,8 @@
  *    the guest half of RESET_BOTH go out through netsvc_xmit_to_guest(),
  *    ACK_TO_WAN, XMIT_TO_WAN and the WAN half of RESET_BOTH through
  *    netsvc_inject_from_guest().
- *  - a timer armed at ack_core_next_deadline() (re-read after every call, or
- *    a periodic tick), calling ack_core_timer().
+ *  - a timer armed at ack_core_deadline_hint() (re-read after every call),
+ *    calling ack_core_timer().
  *  - detach: ack_core_drain(), wait (quiesce) until ack_core_kept_total() is
  *    0, then ack_core_destroy().
  */
@@ -289,11 +289,20 @@ u64 ack_core_next_deadline(const struct ack_core *c);
 /*
  * A time at or before ack_core_next_deadline(), in constant time: what a
  * timer armed after every call must fire by.  It may be earlier than needed
- * (a deadline that moved later, a flow freed since); ack_core_timer() makes
- * it exact again.
+ * (a deadline that moved later, a flow freed since, the start of a timer
+ * wheel slot).
  */
 u64 ack_core_deadline_hint(const struct ack_core *c);
+/* Runs what is due at @now; its cost is the flows filed for the ticks run. */
 void ack_core_timer(struct ack_core *c, u64 now);
+#ifndef __KERNEL__
+/*
+ * For the tests: every flow filed in the timer wheel once, in the slot of
+ * its filed deadline (or of the first tick not run yet), filed no later than
+ * its deadline.
+ */
+bool ack_core_timers_consistent(const struct ack_core *c);
+#endif
 
 /*
  * Stop acknowledging locally (before detach): new handshakes are not tracked,

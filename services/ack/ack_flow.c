@@ -160,6 +160,7 @@ void ack_free_flow(struct ack_core *c, struct ack_flow *f)
 	free_half(c, &f->tx);
 	free_half(c, &f->rx);
 	ack_stop_waiting(c, f);
+	ack_timer_unfile(f);
 	c->st.flows--;
 	ack_free(c, f);
 }
@@ -291,6 +292,7 @@ struct ack_core *ack_core_create(const struct ack_env *env,
 	c->mask = size - 1;
 	c->soonest = ACK_NO_DEADLINE;
 	c->waiting_tail = &c->waiting;
+	c->late = ACK_NO_DEADLINE;
 	return c;
 }
 
@@ -329,7 +331,7 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 		if (off_tx || off_rx)
 			ack_maybe_finish(c, f);
 	}
-	c->soonest = ack_core_next_deadline(c);	/* every flow may have changed */
+	ack_timer_refile_all(c);	/* every flow may have changed */
 }
 
 void ack_core_drain(struct ack_core *c)
@@ -343,7 +345,7 @@ void ack_core_drain(struct ack_core *c)
 		ack_fallback(c, &f->rx, false);
 		ack_maybe_finish(c, f);
 	}
-	c->soonest = ack_core_next_deadline(c);	/* every flow may have changed */
+	ack_timer_refile_all(c);	/* every flow may have changed */
 }
 
 u64 ack_core_kept_total(const struct ack_core *c)

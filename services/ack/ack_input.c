@@ -968,12 +968,8 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 	v = segment(c, s, now, rw, &k);
 	/* the segment's flow, if it still exists, is the only one it re-timed */
 	f = ack_lookup(c, &k);
-	if (f) {
-		u64 t = ack_flow_deadline(c, f);
-
-		if (t < c->soonest)
-			c->soonest = t;
-	}
+	if (f)
+		ack_timer_file(c, f);
 	return v;
 }
 

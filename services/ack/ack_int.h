@@ -38,6 +38,14 @@
 #define CHUNK_ALLOC	4096		/* the largest chunk: one page */
 #define CHUNK_MIN	1024		/* the smallest: what a quiet flow costs */
 #define MAX_SACKED	64
+/*
+ * The timer wheel (ack_timer.c): a flow is filed in the slot of its deadline,
+ * 4.2 ms a slot (ns >> 22, about the glue's jiffy), 256 slots a turn (1.07 s);
+ * a deadline further away sits in its slot and is filed again when the turn
+ * comes round.  A timer visits the slots that came due, not every flow.
+ */
+#define WHEEL_SHIFT	22
+#define WHEEL_SLOTS	256
 #define MAX_HELD	16		/* early guest segments held per flow */
 #define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */
 #define DEFAULT_MSS	536
@@ -145,6 +153,9 @@ struct ack_flow {
 	struct ack_flow *prev, *next;	/* all flows, for timers and drain */
 	/* in c->waiting: a window held back by the vif budget (wpprev: NULL if not) */
 	struct ack_flow *wnext, **wpprev;
+	/* in c->wheel, filed for its deadline tdue (tpprev: NULL if not) */
+	struct ack_flow *tnext, **tpprev;
+	u64 tdue;
 	struct ack_key key;
 	u32 flags;			/* F_* */
 
@@ -184,6 +195,9 @@ struct ack_core {
 	u32 nwaiting;
 	u64 now;			/* of the call into the core being served */
 	u64 soonest;			/* at or before every flow's deadline */
+	struct ack_flow *wheel[WHEEL_SLOTS];
+	u64 wheel_tick;			/* the first tick (ns >> WHEEL_SHIFT) not run yet */
+	u64 late;			/* at or before the deadlines filed there, earlier */
 	struct ack_stats st;
 };
 
@@ -298,5 +312,8 @@ void ack_cc_undo(struct ack_core *c, struct ack_half *h);
 void ack_rtt_sample(struct ack_core *c, struct ack_half *h, u64 r);
 u64 ack_rto_timeout(const struct ack_core *c, const struct ack_half *h);
 u64 ack_flow_deadline(const struct ack_core *c, const struct ack_flow *f);
+void ack_timer_file(struct ack_core *c, struct ack_flow *f);
+void ack_timer_unfile(struct ack_flow *f);
+void ack_timer_refile_all(struct ack_core *c);
 
 #endif /* _NETSVC_ACK_INT_H */

@@ -116,7 +116,7 @@ u64 ack_flow_deadline(const struct ack_core *c, const struct ack_flow *f)
 	return t ? t : f->last_active + idle_limit(c, f);
 }
 
-/* A linear walk: only ack_core_timer() and rare callers. */
+/* A linear walk: only reconfiguration, drain and the tests. */
 u64 ack_core_next_deadline(const struct ack_core *c)
 {
 	u64 d = ACK_NO_DEADLINE, t;
@@ -134,31 +134,142 @@ u64 ack_core_next_deadline(const struct ack_core *c)
  * The glue arms its timer after every packet.  Walking 9,000 flows for that
  * took 300 us a packet (services/ack/tests/bench_flows.c), so each segment
  * only lowers the hint to its own flow's deadline (a segment sets timers on
- * its own flow only), and the timer's walk makes it exact.
+ * its own flow only), and the timer makes it exact again for the wheel.
  */
 u64 ack_core_deadline_hint(const struct ack_core *c)
 {
 	return c->soonest;
 }
 
+void ack_timer_unfile(struct ack_flow *f)
+{
+	if (!f->tpprev)
+		return;
+	*f->tpprev = f->tnext;
+	if (f->tnext)
+		f->tnext->tpprev = f->tpprev;
+	f->tnext = NULL;
+	f->tpprev = NULL;
+}
+
+/*
+ * (Re)file @f for its deadline.  A deadline in a tick the timer has run
+ * already goes to the first one it has not: the next timer looks at it.
+ */
+void ack_timer_file(struct ack_core *c, struct ack_flow *f)
+{
+	u64 t = ack_flow_deadline(c, f), tick = t >> WHEEL_SHIFT;
+	struct ack_flow **head;
+
+	ack_timer_unfile(f);
+	if (tick < c->wheel_tick) {
+		tick = c->wheel_tick;
+		if (t < c->late)
+			c->late = t;
+	}
+	head = &c->wheel[tick & (WHEEL_SLOTS - 1)];
+	f->tdue = t;
+	f->tnext = *head;
+	if (f->tnext)
+		f->tnext->tpprev = &f->tnext;
+	*head = f;
+	f->tpprev = head;
+	if (t < c->soonest)
+		c->soonest = t;
+}
+
+/* After a change to every flow (reconfiguration, drain). */
+void ack_timer_refile_all(struct ack_core *c)
+{
+	struct ack_flow *f;
+
+	c->soonest = ACK_NO_DEADLINE;
+	for (f = c->flows; f; f = f->next)
+		ack_timer_file(c, f);
+}
+
+/*
+ * At or before every filed deadline: the start of the first slot that holds
+ * a flow, from the first tick not yet run (a flow filed a turn ahead makes it
+ * early, never late), or a deadline filed late into that first slot.
+ */
+static u64 wheel_hint(const struct ack_core *c)
+{
+	u64 tick;
+
+	for (tick = c->wheel_tick; tick < c->wheel_tick + WHEEL_SLOTS; tick++)
+		if (c->wheel[tick & (WHEEL_SLOTS - 1)])
+			return tick == c->wheel_tick && c->late < (tick << WHEEL_SHIFT) ?
+			       c->late : tick << WHEEL_SHIFT;
+	return ACK_NO_DEADLINE;
+}
+
+/* Run @f's timers that are due.  Returns true if the flow was freed. */
+static bool run_flow(struct ack_core *c, struct ack_flow *f, u64 now)
+{
+	if (rto_at(f)) {
+		if (f->tx.rto_at && now >= f->tx.rto_at && rto_fire(c, f, &f->tx, now))
+			return true;
+		if (f->rx.rto_at && now >= f->rx.rto_at && rto_fire(c, f, &f->rx, now))
+			return true;
+		rack_timers(c, f, now);
+	} else if (now >= f->last_active + idle_limit(c, f)) {
+		ack_free_flow(c, f);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Runs the slots of the ticks up to @now's, at least the first one not run
+ * yet (a deadline filed late waits there), each flow in them at most once:
+ * what is still due after its turn, or falls due later in the current tick,
+ * is filed for the next call.
+ */
 void ack_core_timer(struct ack_core *c, u64 now)
 {
-	struct ack_flow *f, *n;
+	u64 end = now >> WHEEL_SHIFT, tick = c->wheel_tick, last;
+	struct ack_flow *list, *f;
 
 	c->now = now;
-	for (f = c->flows; f; f = n) {
-		n = f->next;
-		if (rto_at(f)) {
-			if (f->tx.rto_at && now >= f->tx.rto_at &&
-			    rto_fire(c, f, &f->tx, now))
-				continue;
-			if (f->rx.rto_at && now >= f->rx.rto_at &&
-			    rto_fire(c, f, &f->rx, now))
-				continue;
-			rack_timers(c, f, now);
-		} else if (now >= f->last_active + idle_limit(c, f)) {
-			ack_free_flow(c, f);
+	last = end > tick ? end : tick;
+	if (last - tick >= WHEEL_SLOTS)
+		tick = last - WHEEL_SLOTS + 1;
+	if (end + 1 > c->wheel_tick) {
+		c->wheel_tick = end + 1;
+		c->late = ACK_NO_DEADLINE;
+	}
+	for (; tick <= last; tick++) {
+		/* taken off the wheel as a list of its own, so refiling cannot loop */
+		list = c->wheel[tick & (WHEEL_SLOTS - 1)];
+		c->wheel[tick & (WHEEL_SLOTS - 1)] = NULL;
+		if (list)
+			list->tpprev = &list;
+		while ((f = list)) {
+			ack_timer_unfile(f);
+			if (!run_flow(c, f, now))
+				ack_timer_file(c, f);
 		}
 	}
-	c->soonest = ack_core_next_deadline(c);
+	c->soonest = wheel_hint(c);
 }
+
+#ifndef __KERNEL__
+bool ack_core_timers_consistent(const struct ack_core *c)
+{
+	const struct ack_flow *f;
+	u64 n = 0, tick;
+	u32 i;
+
+	for (i = 0; i < WHEEL_SLOTS; i++)
+		for (f = c->wheel[i]; f; f = f->tnext) {
+			tick = f->tdue >> WHEEL_SHIFT;
+			if (tick < c->wheel_tick)
+				tick = c->wheel_tick;
+			if ((tick & (WHEEL_SLOTS - 1)) != i || f->tdue > ack_flow_deadline(c, f))
+				return false;
+			n++;
+		}
+	return n == c->st.flows;
+}
+#endif

@@ -446,6 +446,8 @@ static void step(struct reader *r)
 	/* a timer armed at the hint after every call never fires late */
 	if (ack_core_deadline_hint(C) > ack_core_next_deadline(C))
 		die("deadline hint later than a flow's deadline", k);
+	if (!ack_core_timers_consistent(C))
+		die("a flow misfiled in the timer wheel", k);
 	ack_core_stats(C, &st1);
 	for (d = 0; d < 2; d++) {
 		u64 before = d ? st0.rx.reentries : st0.tx.reentries;
