@@ -29,6 +29,14 @@
 # tunnel splits the same work over two vCPUs and adds a copy into and out of
 # the ring, so it cannot move more than twice that (tunnel_tput_bound_ratio:
 # that ceiling over netfront).
+# What bounds the busy-polled round trip: the same 64-byte request/response
+# in g1 over loopback (rr to 127.0.0.1, client and server on g1's one vCPU,
+# both sleeping: loopback has no NAPI context to poll) is the stack work of
+# a round trip with no transport at all, plus two context switches on one
+# vCPU.  Through the tunnel the same work runs in turn on two vCPUs and adds
+# a copy into and out of the ring and a poll that finds the frame, so a
+# round trip cannot take less (tunnel_rr_busy_bound_ratio: netfront's
+# busy-polled round trip over that floor).
 # bench/tunnel.sh [NAME=VALUE...] sets ROUNDS SECS COUNT RR_COUNT BUSY_US
 # RING_KBS (the environment does not reach Dom0: hence arguments).
 set -u
@@ -84,8 +92,8 @@ rtt() {	# rtt [IP]: busybox ping prints each reply's time=X ms
 	gx g1 "ping -c $COUNT -i 0.1 ${1:-$ip2} > /tmp/ping.out; cat /tmp/ping.out" |
 		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
-rr() {	# rr PORT [RR_ARGS...]: median milliseconds per round trip
-	gx g1 "rr -c $ip2 $1 -n $RR_COUNT -m 64 ${*:2}" |
+rr() {	# rr PORT [RR_ARGS...]: median milliseconds per round trip (to RR_IP, default g2)
+	gx g1 "rr -c ${RR_IP:-$ip2} $1 -n $RR_COUNT -m 64 ${*:2}" |
 		awk '$1 == "rr" && $8 == "median_us" { printf "%.3f\n", $9 / 1000 }'
 }
 crr() {	# milliseconds per connect+request+response+close
@@ -103,6 +111,7 @@ gx g1 "head -c 64 /dev/urandom > /tmp/req"
 gx g2 "nc -ll -p 7010 -e head -c 64 > /dev/null 2>&1 &"
 gx g2 "rr -s 7011 > /dev/null 2>&1 &"
 gx g2 "rr -s 7012 -b $BUSY_US > /dev/null 2>&1 &"
+gx g1 "rr -s 7013 > /dev/null 2>&1 &"
 gx g1 "ping -c 2 $ip2" > /dev/null
 
 out=/tmp/bench; mkdir -p $out; rm -f $out/*
@@ -131,9 +140,12 @@ for r in $(seq "$ROUNDS"); do
 	cpu_sample loopback & cpu=$!
 	tput 127.0.0.1 >> $out/tput.loopback
 	wait $cpu
-	echo "round $r loopback in g1: $(tail -n1 $out/tput.loopback) Mbit/s"
+	RR_IP=127.0.0.1 rr 7013 >> $out/rr.loopback
+	echo "round $r loopback in g1: $(tail -n1 $out/tput.loopback) Mbit/s," \
+		"rr $(tail -n1 $out/rr.loopback) ms"
 done
 tput_loopback=$(median < $out/tput.loopback)
+rr_loopback=$(median < $out/rr.loopback)
 rtt_dom0=$(median < $out/rtt.dom0)
 gx g1 cat /proc/netsvc_front | head -19
 backlog_share=$(median < $out/backlog)
@@ -167,6 +179,7 @@ printf '%-34s %12s %12s %8s\n' "TCP 64B RR, busy-polling (ms)" "$rrbusy_netfront
 printf '%-34s %12s %12s %8s\n' "TCP 64B RR, 100 ms apart (ms)" "$rridle_netfront" "$rridle_tunnel" "$(ratio "$rridle_netfront" "$rridle_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP connect+64B RR+close (ms)" "$crr_netfront" "$crr_tunnel" "$(ratio "$crr_netfront" "$crr_tunnel")"
 printf '%-34s %12s %12s %8s\n' "TCP in g1 over loopback (Mbit/s)" "" "$tput_loopback" ""
+printf '%-34s %12s %12s %8s\n' "TCP 64B RR in g1 over loopback (ms)" "" "$rr_loopback" ""
 echo "ping g1 -> Dom0 over netfront (two wake-ups per round trip, as the tunnel): $rtt_dom0 ms"
 echo "ring: $ringkb KiB per direction (netsvc_front's default); frames through the backlog: $backlog_share"
 if [ -f $out/cpu.tunnel.g1 ]; then
@@ -210,6 +223,9 @@ echo "BENCH tunnel_rr_ratio $(ratio "$rr_netfront" "$rr_tunnel")"
 echo "BENCH tunnel_rr_busy_ms $rrbusy_tunnel"
 echo "BENCH netfront_rr_busy_ms $rrbusy_netfront"
 echo "BENCH tunnel_rr_busy_ratio $(ratio "$rrbusy_netfront" "$rrbusy_tunnel")"
+echo "BENCH guest_loopback_rr_ms $rr_loopback"
+echo "BENCH tunnel_rr_busy_bound_ratio $(ratio "$rrbusy_netfront" "$rr_loopback")"
+echo "BENCH tunnel_rr_busy_vs_loopback $(ratio "$rrbusy_tunnel" "$rr_loopback")"
 echo "BENCH tunnel_rr_idle_ratio $(ratio "$rridle_netfront" "$rridle_tunnel")"
 echo "BENCH tunnel_crr_ratio $(ratio "$crr_netfront" "$crr_tunnel")"
 echo "BENCH dom0_rtt_ms $rtt_dom0"
