@@ -133,8 +133,9 @@ u64 ack_core_next_deadline(const struct ack_core *c)
 /*
  * The glue arms its timer after every packet.  Walking 9,000 flows for that
  * took 300 us a packet (services/ack/tests/bench_flows.c), so each segment
- * only lowers the hint to its own flow's deadline (a segment sets timers on
- * its own flow only), and the timer makes it exact again for the wheel.
+ * only refiles its own flow and lowers the hint to that flow's deadline (a
+ * segment sets timers on its own flow only); a timer call sets it from the
+ * wheel again.
  */
 u64 ack_core_deadline_hint(const struct ack_core *c)
 {
