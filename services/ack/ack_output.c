@@ -21,13 +21,15 @@ u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 	u32 base = seq_max(h->edge, h->nxt);
 	u32 lim = h->una + c->cfg.flow_budget, v;
 	u64 vfree = 0;
+	bool vif;
 
 	if (c->committed < c->cfg.vif_budget)
 		vfree = c->cfg.vif_budget - c->committed;
 	if (vfree > (1u << 30))
 		vfree = 1u << 30;
 	v = base + (u32)vfree;
-	if (seq_before(v, lim))
+	vif = seq_before(v, lim);
+	if (vif)
 		lim = v;
 	if (h->flags & H_RWIN)
 		lim = seq_min(lim, h->r_ack + h->r_wnd);
@@ -39,8 +41,7 @@ u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 	 * to be freed.  (A receiver's window or cwnd reopens with the flow's
 	 * own ACKs.)
 	 */
-	if (lim == v && seq_before(v, h->una + c->cfg.flow_budget) &&
-	    v - h->nxt < 2u * h->mss)
+	if (vif && lim == v && v - h->nxt < 2u * h->mss)
 		ack_wait_for_room(c, half_flow(h));
 	return seq_max(lim, h->nxt);
 }
