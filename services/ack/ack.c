@@ -67,7 +67,7 @@ static const struct netsvc_param ack_params_tbl[] = {
 	NETSVC_PARAM_U32(struct ack_params, flow_budget, 65536, 1 << 30, true,
 			 "bytes kept (acknowledged locally, not yet by the receiver) per flow and direction"),
 	NETSVC_PARAM_U64(struct ack_params, vif_budget, 65536, 1ULL << 34, true,
-			 "bytes kept for all flows of the vif"),
+			 "bytes kept for all flows of the vif; each flow's direction may have vif_budget / 2 / (flow_limit x directions), 64 KiB at most, whatever the others hold"),
 	NETSVC_PARAM_ENUM(struct ack_params, cc, cc_names, true,
 			  "congestion control toward the receiver"),
 	NETSVC_PARAM_U32(struct ack_params, port, 0, 65535, true,

@@ -222,7 +222,9 @@ struct ack_env {
 struct ack_config {
 	u32 dirs;		/* ACK_DIR_*; new flows only, a direction removed falls back */
 	u32 flow_budget;	/* bytes kept + promised per flow and direction */
-	u64 vif_budget;		/* bytes kept + promised per core (vif), both directions */
+	u64 vif_budget;		/* bytes kept + promised per core (vif), both directions;
+				 * each tracked half may take vif_budget / 2 / (flow_limit x
+				 * directions), 64 KiB at most, whatever the others hold */
 	u32 cc;			/* enum ack_cc */
 	u32 recovery;		/* enum ack_recovery; without SACK: dupacks */
 	u16 port;		/* only flows whose SYN goes to this port; 0 = all */
@@ -302,6 +304,11 @@ void ack_core_timer(struct ack_core *c, u64 now);
  * its deadline.
  */
 bool ack_core_timers_consistent(const struct ack_core *c);
+/*
+ * Tests: the memory sums match the halves' (committed, and the excess over
+ * the floor), and what is committed is within @budget.
+ */
+bool ack_core_budget_consistent(const struct ack_core *c, u64 budget);
 #endif
 
 /*

@@ -66,6 +66,25 @@ static void sanitize(struct ack_config *cfg)
 		cfg->cc = ACK_CC_NONE;
 }
 
+/*
+ * Every half may fill up to this much of the vif budget whatever the others
+ * hold: at most half the budget is set aside this way, for as many flows as
+ * may be tracked, in each direction acknowledged (flow_limit 10,000 on 64
+ * MiB: 3.3 KiB each, more than two segments), and never more than a receive
+ * window's worth a half.
+ */
+#define FLOOR_MAX	65536u
+
+static void set_floor(struct ack_core *c)
+{
+	u64 halves = (u64)c->cfg.flow_limit * (((c->cfg.dirs & ACK_DIR_TX) != 0) +
+					       ((c->cfg.dirs & ACK_DIR_RX) != 0));
+	u64 f = c->cfg.vif_budget / (2 * (halves ? halves : 1));
+
+	c->floor = f < FLOOR_MAX ? (u32)f : FLOOR_MAX;
+	c->reserve = c->floor * halves;
+}
+
 /* ---- flow table ---- */
 
 void ack_key_from_seg(struct ack_key *k, const struct ack_seg *s)
@@ -115,6 +134,15 @@ struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k)
 	return NULL;
 }
 
+/* What @h commits beyond its floor, into the core's sum. */
+static void set_excess(struct ack_core *c, struct ack_half *h)
+{
+	u32 e = h->committed > c->floor ? h->committed - c->floor : 0;
+
+	c->excess = c->excess - h->excess + e;
+	h->excess = e;
+}
+
 /* Re-sum a half's kept and committed bytes into the core's totals. */
 void ack_account(struct ack_core *c, struct ack_half *h)
 {
@@ -131,6 +159,7 @@ void ack_account(struct ack_core *c, struct ack_half *h)
 	c->committed = c->committed - h->committed + (top - h->una) + copies;
 	h->kept = h->nxt - h->una;
 	h->committed = top - h->una + copies;
+	set_excess(c, h);
 	if (c->dkept[h->dir] > st->kept_peak)
 		st->kept_peak = c->dkept[h->dir];
 }
@@ -280,6 +309,7 @@ struct ack_core *ack_core_create(const struct ack_env *env,
 	c->env = *env;
 	c->cfg = *cfg;
 	sanitize(&c->cfg);
+	set_floor(c);
 	/* 4096 buckets at most: one kmalloc of 32 KiB */
 	while (size < c->cfg.flow_limit && size < 4096)
 		size <<= 1;
@@ -306,6 +336,26 @@ void ack_core_destroy(struct ack_core *c)
 	ack_free(c, c);
 }
 
+#ifndef __KERNEL__
+bool ack_core_budget_consistent(const struct ack_core *c, u64 budget)
+{
+	const struct ack_flow *f;
+	u64 committed = 0, excess = 0;
+	int i;
+
+	for (f = c->flows; f; f = f->next)
+		for (i = 0; i < 2; i++) {
+			const struct ack_half *h = i ? &f->rx : &f->tx;
+
+			if (h->excess != (h->committed > c->floor ? h->committed - c->floor : 0))
+				return false;
+			committed += h->committed;
+			excess += h->excess;
+		}
+	return committed == c->committed && excess == c->excess && committed <= budget;
+}
+#endif
+
 void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 {
 	u32 seed = c->cfg.hash_seed;	/* the table is hashed with it */
@@ -314,6 +364,7 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 	c->cfg = *cfg;
 	c->cfg.hash_seed = seed;
 	sanitize(&c->cfg);
+	set_floor(c);
 	/*
 	 * A direction turned off: its flows recover what they kept, then end
 	 * to end; those that had fallen back already stop copying toward a
@@ -324,6 +375,8 @@ void ack_core_reconfigure(struct ack_core *c, const struct ack_config *cfg)
 		bool off_rx = !(c->cfg.dirs & ACK_DIR_RX);
 
 		n = f->next;
+		set_excess(c, &f->tx);	/* the floor may have changed */
+		set_excess(c, &f->rx);
 		if (off_tx)
 			ack_fallback(c, &f->tx, false);
 		if (off_rx)

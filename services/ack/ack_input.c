@@ -965,7 +965,10 @@ enum ack_verdict ack_core_segment(struct ack_core *c, const struct ack_seg *s,
 	struct ack_key k;
 
 	ack_key_from_seg(&k, s);
+	c->now = now;
 	v = segment(c, s, now, rw, &k);
+	/* room a flow left when it was forgotten; freeing ACKs offered theirs */
+	ack_offer_room(c);
 	/* the segment's flow, if it still exists, is the only one it re-timed */
 	f = ack_lookup(c, &k);
 	if (f)
@@ -983,7 +986,6 @@ static enum ack_verdict segment(struct ack_core *c, const struct ack_seg *s,
 	if (s->len > MAX_SEG_LEN ||
 	    (s->len && !s->payload && !c->env.copy_payload))
 		return ACK_PASS;
-	c->now = now;
 	f = ack_lookup(c, &k);
 	if ((s->flags & (ACK_TCP_SYN | ACK_TCP_ACK | ACK_TCP_RST)) == ACK_TCP_SYN) {
 		f = syn_flow(c, f, &k, s, now);

@@ -130,6 +130,7 @@ struct ack_half {
 
 	/* accounting, so that the core's sums can be updated by difference */
 	u32 kept, committed;
+	u32 excess;			/* committed beyond the core's floor */
 
 	/* kept bytes [una, nxt): head->data[head_off] is una */
 	struct chunk *head, *tail;
@@ -184,6 +185,16 @@ struct ack_core {
 	u32 mask;
 	struct ack_flow *flows;		/* list of all flows */
 	u64 kept, committed;		/* both directions */
+	/*
+	 * The vif budget is shared fairly: every tracked half may promise up
+	 * to floor bytes whatever the others hold, so that flows which came
+	 * first and idle with large windows cannot starve later ones to a
+	 * zero window; what a half commits beyond its floor (excess) comes
+	 * out of the rest of the budget, first come first served.
+	 */
+	u32 floor;
+	u64 reserve;			/* floor x the halves that may be tracked */
+	u64 excess;			/* sum of the halves' excess */
 	u64 dkept[2];			/* by enum ack_dir */
 	bool draining;
 	/*

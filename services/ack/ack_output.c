@@ -15,16 +15,31 @@
 
 /* ---- windows ---- */
 
+/*
+ * What the vif budget lets @h promise beyond what it has committed: the
+ * unused part of its floor, and of the rest of the budget what the other
+ * halves' excess leaves; never more than is free at all.  The floors are
+ * set aside for as many flows as may be tracked, not as are: a flow that
+ * comes last finds its floor as free as the first one did (ack_flow.c).
+ */
+static u64 vif_room(const struct ack_core *c, const struct ack_half *h)
+{
+	u64 b = c->cfg.vif_budget;
+	u64 free = c->committed < b ? b - c->committed : 0;
+	u64 shared = c->reserve + c->excess < b ? b - c->reserve - c->excess : 0;
+	u64 own = h->committed < c->floor ? c->floor - h->committed : 0;
+
+	return own + shared < free ? own + shared : free;
+}
+
 /* The right edge the sender may be given now (>= nxt). */
 u32 ack_window_limit(struct ack_core *c, struct ack_half *h)
 {
 	u32 base = seq_max(h->edge, h->nxt);
 	u32 lim = h->una + c->cfg.flow_budget, v;
-	u64 vfree = 0;
+	u64 vfree = vif_room(c, h);
 	bool vif;
 
-	if (c->committed < c->cfg.vif_budget)
-		vfree = c->cfg.vif_budget - c->committed;
 	if (vfree > (1u << 30))
 		vfree = 1u << 30;
 	v = base + (u32)vfree;
@@ -82,9 +97,22 @@ static u32 least_mss(const struct ack_flow *f)
 }
 
 /*
- * Memory was freed: the flows the vif budget held back get their windows
- * again, oldest first, while the free room holds a segment more for the
- * next one.  A flow that has room already or is no longer held back by the
+ * Would the vif budget give a half of @o a segment more?  One that acks
+ * nothing locally any more leaves the queue whatever the answer.
+ */
+static bool may_open(const struct ack_core *c, const struct ack_flow *o)
+{
+	u32 need = least_mss(o);
+	bool tx = !(o->tx.flags & H_FALLBACK), rx = !(o->rx.flags & H_FALLBACK);
+
+	return (!tx && !rx) || (tx && vif_room(c, &o->tx) >= need) ||
+	       (rx && vif_room(c, &o->rx) >= need);
+}
+
+/*
+ * Memory was freed, or a flow forgotten: the flows the vif budget held back
+ * get their windows again, oldest first, while the room the next one would
+ * get holds a segment more.  A flow that has room already or is no longer held back by the
  * budget leaves the queue; one still held back joins it again at the end,
  * and is not looked at twice in one call.  The cost is the flows offered
  * room, not the flows tracked.
@@ -95,8 +123,7 @@ void ack_offer_room(struct ack_core *c)
 	struct ack_flow *o;
 
 	while (n-- && (o = c->waiting)) {
-		if (c->committed >= c->cfg.vif_budget ||
-		    c->cfg.vif_budget - c->committed < least_mss(o))
+		if (!may_open(c, o))
 			break;
 		ack_stop_waiting(c, o);
 		ack_maybe_window_update(c, o, &o->tx);

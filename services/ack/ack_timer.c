@@ -252,6 +252,7 @@ void ack_core_timer(struct ack_core *c, u64 now)
 				ack_timer_file(c, f);
 		}
 	}
+	ack_offer_room(c);	/* flows forgotten leave room */
 	c->soonest = wheel_hint(c);
 }
 

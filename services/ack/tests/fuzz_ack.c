@@ -448,6 +448,8 @@ static void step(struct reader *r)
 		die("deadline hint later than a flow's deadline", k);
 	if (!ack_core_timers_consistent(C))
 		die("a flow misfiled in the timer wheel", k);
+	if (!ack_core_budget_consistent(C, VIF_MAX))
+		die("memory sums wrong or over the per-vif budget", k);
 	ack_core_stats(C, &st1);
 	for (d = 0; d < 2; d++) {
 		u64 before = d ? st0.rx.reentries : st0.tx.reentries;

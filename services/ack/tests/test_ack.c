@@ -865,6 +865,7 @@ static void t_vif_budget_queue(void)
 
 	CFG.flow_budget = 6000;
 	CFG.vif_budget = 10000;
+	CFG.flow_limit = 2;	/* floors of 2500: the queue, not the floors, decides */
 	setup();
 	for (GPORT = 40000; GPORT < 40002; GPORT++)
 		handshake(&plain);
@@ -895,6 +896,46 @@ static void t_vif_budget_queue(void)
 	gdata(S(1), 1460);
 	rack(S(2), 65535, 0, NULL);
 	CHECK(H.nout == 0 || H.out[0].key.gport == 40000, "an update for the reset flow");
+}
+
+/*
+ * Flows that come first and idle with large windows do not starve later
+ * ones: each may promise its floor (vif budget / 2 / flow_limit halves)
+ * whatever the others hold, the rest of the budget goes first come first
+ * served, and a flow forgotten leaves its room to the ones held back.
+ */
+static void t_vif_budget_floor(void)
+{
+	struct ack_seg s;
+
+	CFG.vif_budget = 40000;
+	CFG.flow_limit = 4;	/* floors of 5000, 20000 shared */
+	setup();
+	for (GPORT = 40000; GPORT < 40004; GPORT++)
+		handshake(&plain);
+	MSS = 1460;
+	GPORT = 40000;
+	gdata(S(0), 1460);
+	expect_ack(S(1), 23540);	/* A: its floor and all that is shared */
+	for (GPORT = 40001; GPORT < 40004; GPORT++) {
+		gdata(S(0), 1460);
+		expect_ack(S(1), 3540);	/* B, C, D: their floors (none without them) */
+	}
+	GPORT = 40001;
+	gdata(S(1), 1460);
+	expect_ack(S(2), 2080);		/* B, held back by the budget, waits */
+	gdata(S(2), 1460);
+	expect_ack(S(3), 620);
+	/* A is forgotten: B is offered what A held, in the same call */
+	GPORT = 40000;
+	s = seg(ACK_TO_GUEST, ACK_TCP_RST, R + 1, 0, 0, 0);
+	go(&s);
+	CHECK(stats().flows == 3, "flows %llu", (unsigned long long)stats().flows);
+	CHECK(H.nout == 1 && H.out[0].a.type == ACK_ACT_ACK_TO_GUEST &&
+	      H.out[0].key.gport == 40001 && H.out[0].a.window == 20620,
+	      "%d actions, first to port %u window %u; want B's update to 20620",
+	      H.nout, H.nout ? H.out[0].key.gport : 0, H.nout ? H.out[0].a.window : 0);
+	CHECK(stats().tx.fallbacks == 0, "fallback");
 }
 
 static void t_wraparound(void)
@@ -2146,6 +2187,7 @@ int main(void)
 	run("ack_flow_budget", t_flow_budget);
 	run("ack_vif_budget", t_vif_budget);
 	run("ack_vif_budget_queue", t_vif_budget_queue);
+	run("ack_vif_budget_floor", t_vif_budget_floor);
 	run("ack_wraparound", t_wraparound);
 	run("ack_gso_64k", t_gso_64k);
 	run("ack_to_guest_rewrite", t_to_guest_rewrite);
