@@ -134,10 +134,15 @@ struct ack_flow *ack_lookup(struct ack_core *c, const struct ack_key *k)
 	return NULL;
 }
 
+static u32 excess_of(const struct ack_core *c, const struct ack_half *h)
+{
+	return h->committed > c->floor ? h->committed - c->floor : 0;
+}
+
 /* What @h commits beyond its floor, into the core's sum. */
 static void set_excess(struct ack_core *c, struct ack_half *h)
 {
-	u32 e = h->committed > c->floor ? h->committed - c->floor : 0;
+	u32 e = excess_of(c, h);
 
 	c->excess = c->excess - h->excess + e;
 	h->excess = e;
@@ -347,7 +352,7 @@ bool ack_core_budget_consistent(const struct ack_core *c, u64 budget)
 		for (i = 0; i < 2; i++) {
 			const struct ack_half *h = i ? &f->rx : &f->tx;
 
-			if (h->excess != (h->committed > c->floor ? h->committed - c->floor : 0))
+			if (h->excess != excess_of(c, h))
 				return false;
 			committed += h->committed;
 			excess += h->excess;

@@ -112,10 +112,10 @@ static bool may_open(const struct ack_core *c, const struct ack_flow *o)
 /*
  * Memory was freed, or a flow forgotten: the flows the vif budget held back
  * get their windows again, oldest first, while the room the next one would
- * get holds a segment more.  A flow that has room already or is no longer held back by the
- * budget leaves the queue; one still held back joins it again at the end,
- * and is not looked at twice in one call.  The cost is the flows offered
- * room, not the flows tracked.
+ * get holds a segment more.  A flow that has room already or is no longer
+ * held back by the budget leaves the queue; one still held back joins it
+ * again at the end, and is not looked at twice in one call.  The cost is the
+ * flows offered room, not the flows tracked.
  */
 void ack_offer_room(struct ack_core *c)
 {
