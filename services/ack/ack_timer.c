@@ -116,7 +116,10 @@ u64 ack_flow_deadline(const struct ack_core *c, const struct ack_flow *f)
 	return t ? t : f->last_active + idle_limit(c, f);
 }
 
-/* A linear walk: only reconfiguration, drain and the tests. */
+/*
+ * A linear walk: the tests' reference for the hint and the wheel (since the
+ * wheel, reconfiguration and drain refile instead); nothing calls it per packet.
+ */
 u64 ack_core_next_deadline(const struct ack_core *c)
 {
 	u64 d = ACK_NO_DEADLINE, t;
