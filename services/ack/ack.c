@@ -718,6 +718,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "acks_consumed", s.tx.acks_consumed) ?:
 	       netsvc_stats_put(st, "acks_rewritten", s.tx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "reordered", s.tx.reordered) ?:
+	       netsvc_stats_put(st, "unheld", s.tx.unheld) ?:
 	       netsvc_stats_put(st, "fallbacks", s.tx.fallbacks) ?:
 	       netsvc_stats_put(st, "reentries", s.tx.reentries) ?:
 	       netsvc_stats_put(st, "tlp_probes", s.tx.tlp_probes) ?:
@@ -734,6 +735,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "rx_acks_consumed", s.rx.acks_consumed) ?:
 	       netsvc_stats_put(st, "rx_acks_rewritten", s.rx.acks_rewritten) ?:
 	       netsvc_stats_put(st, "rx_reordered", s.rx.reordered) ?:
+	       netsvc_stats_put(st, "rx_unheld", s.rx.unheld) ?:
 	       netsvc_stats_put(st, "rx_fallbacks", s.rx.fallbacks) ?:
 	       netsvc_stats_put(st, "rx_reentries", s.rx.reentries) ?:
 	       netsvc_stats_put(st, "resets", s.resets) ?:

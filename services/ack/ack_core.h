@@ -248,6 +248,7 @@ struct ack_dir_stats {
 	u64 acks_consumed;	/* receiver ACKs dropped: the sender had them */
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
 	u64 reordered;		/* sender segments held: an earlier one was late */
+	u64 unheld;		/* ... not held: too many, or no memory */
 	u64 fallbacks;		/* flows handed back to end-to-end */
 	u64 reentries;		/* ... and acknowledged locally again (ack_input.c) */
 	/* loss recovery with SACK (ack_recovery.c) */
@@ -306,7 +307,8 @@ void ack_core_timer(struct ack_core *c, u64 now);
 bool ack_core_timers_consistent(const struct ack_core *c);
 /*
  * Tests: the memory sums match the halves' (committed, and the excess over
- * the floor), and what is committed is within @budget.
+ * the floor), what is committed is within @budget, and every half's held
+ * segments and SACKed ranges are sorted, disjoint and counted.
  */
 bool ack_core_budget_consistent(const struct ack_core *c, u64 budget);
 #endif

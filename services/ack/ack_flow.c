@@ -342,6 +342,24 @@ void ack_core_destroy(struct ack_core *c)
 }
 
 #ifndef __KERNEL__
+/* Held segments and SACKed ranges: sorted, disjoint, counted. */
+static bool lists_consistent(const struct ack_half *h)
+{
+	const struct held *e;
+	u32 n = 0, i;
+
+	for (e = h->held; e; e = e->next, n++)
+		if (!e->len || (e->next && !seq_before(e->seq + e->len - 1, e->next->seq)))
+			return false;
+	if (n != h->nheld || n > MAX_HELD || h->nsacked > MAX_SACKED)
+		return false;
+	for (i = 0; i < h->nsacked; i++)
+		if (!seq_before(h->sacked[i].start, h->sacked[i].end) ||
+		    (i && !seq_before(h->sacked[i - 1].end, h->sacked[i].start)))
+			return false;
+	return true;
+}
+
 bool ack_core_budget_consistent(const struct ack_core *c, u64 budget)
 {
 	const struct ack_flow *f;
@@ -352,7 +370,7 @@ bool ack_core_budget_consistent(const struct ack_core *c, u64 budget)
 		for (i = 0; i < 2; i++) {
 			const struct ack_half *h = i ? &f->rx : &f->tx;
 
-			if (h->excess != excess_of(c, h))
+			if (h->excess != excess_of(c, h) || !lists_consistent(h))
 				return false;
 			committed += h->committed;
 			excess += h->excess;

@@ -28,8 +28,8 @@ static void sack_prune(struct ack_half *h)
 
 static void sack_add(struct ack_half *h, u32 start, u32 end)
 {
-	struct ack_sack t[MAX_SACKED + 1];
-	u32 n = 0, i, j;
+	struct ack_sack *b = h->sacked;
+	u32 n = h->nsacked, i, j;
 
 	/* Only what we keep and the receiver has not acked is interesting. */
 	if (seq_before(start, h->una))
@@ -38,26 +38,27 @@ static void sack_add(struct ack_half *h, u32 start, u32 end)
 		end = h->nxt;
 	if (!seq_after(end, start))
 		return;
-	for (i = 0; i < h->nsacked; i++)
-		t[n++] = h->sacked[i];
-	t[n++] = (struct ack_sack){ start, end };
-	for (i = 1; i < n; i++)	/* insertion sort by offset from una */
-		for (j = i; j > 0 && t[j].start - h->una < t[j - 1].start - h->una; j--) {
-			struct ack_sack x = t[j];
-
-			t[j] = t[j - 1];
-			t[j - 1] = x;
-		}
-	h->nsacked = 0;
-	for (i = 0; i < n; i++) {
-		struct ack_sack *last = h->nsacked ? &h->sacked[h->nsacked - 1] : NULL;
-
-		if (last && !seq_after(t[i].start, last->end)) {
-			last->end = seq_max(last->end, t[i].end);
-		} else if (h->nsacked < MAX_SACKED) {
-			h->sacked[h->nsacked++] = t[i];
-		}
+	/* the blocks before i end before it, those from j on start after it */
+	for (i = 0; i < n && seq_before(b[i].end, start); i++)
+		;
+	for (j = i; j < n && !seq_after(b[j].start, end); j++)
+		;
+	if (j > i) {
+		/* it joins b[i..j) into one */
+		b[i].start = seq_min(b[i].start, start);
+		b[i].end = seq_max(b[j - 1].end, end);
+		memmove(&b[i + 1], &b[j], (n - j) * sizeof(*b));
+		h->nsacked = n - (j - i - 1);
+		return;
 	}
+	/* a full board forgets its highest block (see detect_loss()) */
+	if (i == MAX_SACKED)
+		return;
+	if (n == MAX_SACKED)
+		n--;
+	memmove(&b[i + 1], &b[i], (n - i) * sizeof(*b));
+	b[i] = (struct ack_sack){ start, end };
+	h->nsacked = n + 1;
 }
 
 /* IP fields for what the core sends in that segment's direction. */
@@ -764,35 +765,22 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 	if ((h->flags & H_FIN) && !seq_after(end, h->fin_seq))
 		return;	/* sent before the FIN: late, or resent */
 	early = seq_after(s->seq, h->nxt);
-	if ((h->flags & (H_FALLBACK | H_FIN)) ||
-	    (is_tx(h) && (!fits(c, h, end) || (early && ack_hold(c, h, s))))) {
-		ack_fallback(c, h, true);
-		h->hi = seq_max(h->hi, end);
-		ack_maybe_finish(c, f);
-		return;
-	}
-	if (!is_tx(h) && (!fits(c, h, end) || (early && ack_hold(c, h, s)))) {
-		/*
-		 * rx: loss on the WAN leaves gaps, and a remote that sends
-		 * into the guest's own window may pass a budget.  Such a
-		 * segment goes on unkept and unacknowledged, which needs no
-		 * fallback: the guest's own ACK for it ends the gap.
-		 */
-		h->hi = seq_max(h->hi, end);
-		return;
-	}
+	if (h->flags & (H_FALLBACK | H_FIN))
+		goto fall_back;
+	if (!fits(c, h, end))
+		goto unkept;
 	if (early) {
+		if (ack_hold(c, h, s)) {
+			hstats(c, h)->unheld++;
+			goto unkept;
+		}
 		hstats(c, h)->reordered++;
 		h->hi = seq_max(h->hi, end);
 		return;
 	}
 	off = h->nxt - s->seq;
-	if (ack_keep(c, h, s, off, s->len - off)) {
-		ack_fallback(c, h, true);
-		h->hi = seq_max(h->hi, end);
-		ack_maybe_finish(c, f);
-		return;
-	}
+	if (ack_keep(c, h, s, off, s->len - off))
+		goto fall_back;
 	h->nxt = end;
 	h->hi = seq_max(h->hi, end);
 	ack_merge_held(c, h);
@@ -811,6 +799,23 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 		ack_rack_kept(c, h);
 	ack_account(c, h);
 	ack_send_local_ack(c, f, h);
+	return;
+
+unkept:
+	if (!is_tx(h)) {
+		/*
+		 * rx: loss on the WAN leaves gaps, and a remote that sends
+		 * into the guest's own window may pass a budget.  Such a
+		 * segment goes on unkept and unacknowledged, which needs no
+		 * fallback: the guest's own ACK for it ends the gap.
+		 */
+		h->hi = seq_max(h->hi, end);
+		return;
+	}
+fall_back:
+	ack_fallback(c, h, true);
+	h->hi = seq_max(h->hi, end);
+	ack_maybe_finish(c, f);
 }
 
 /* WAN -> guest: the remote's ACKs for tx, its data for rx. */

@@ -159,32 +159,45 @@ void ack_drop_held(struct ack_core *c, struct ack_half *h)
 	h->flags &= ~H_PROBE;	/* (its copies were the one held entry) */
 }
 
-/* Hold a copy of @s, which starts above nxt; -1 if it cannot be held. */
+/*
+ * Hold a copy of what @s, which starts above nxt, adds to the held segments;
+ * -1 if it cannot be held.  A sender resends bytes it sent before while they
+ * are held: a tail loss probe is the last segment's last MSS, sent while the
+ * one before it is still on its way here.  Only the bytes not held yet are
+ * copied, each run of them an entry of its own, so that the held entries stay
+ * disjoint and a duplicate costs nothing.
+ */
 int ack_hold(struct ack_core *c, struct ack_half *h, const struct ack_seg *s)
 {
 	struct held **pp = &h->held, *e;
-	u32 end = s->seq + s->len;
+	u32 at = s->seq, end = s->seq + s->len, to;
 
-	if (h->nheld >= MAX_HELD)
-		return -1;
-	for (; *pp && !seq_after((*pp)->seq, s->seq); pp = &(*pp)->next)
-		if (seq_after((*pp)->seq + (*pp)->len, s->seq))
-			return -1;	/* overlaps: a resegmented retransmission */
-	if (*pp && seq_after(end, (*pp)->seq))
-		return -1;
-	e = ack_alloc(c, sizeof(*e));
-	if (!e)
-		return -1;
-	e->data = chain_new(c, s, 0, s->len, &e->last);
-	if (!e->data) {
-		ack_free(c, e);
-		return -1;
+	while (seq_before(at, end)) {
+		while (*pp && !seq_after((*pp)->seq + (*pp)->len, at))
+			pp = &(*pp)->next;
+		if (*pp && !seq_after((*pp)->seq, at)) {
+			at = (*pp)->seq + (*pp)->len;	/* held already */
+			continue;
+		}
+		to = *pp && seq_before((*pp)->seq, end) ? (*pp)->seq : end;
+		if (h->nheld >= MAX_HELD)
+			return -1;
+		e = ack_alloc(c, sizeof(*e));
+		if (!e)
+			return -1;
+		e->data = chain_new(c, s, at - s->seq, to - at, &e->last);
+		if (!e->data) {
+			ack_free(c, e);
+			return -1;
+		}
+		e->seq = at;
+		e->len = to - at;
+		e->next = *pp;
+		*pp = e;
+		pp = &e->next;
+		h->nheld++;
+		at = to;
 	}
-	e->seq = s->seq;
-	e->len = s->len;
-	e->next = *pp;
-	*pp = e;
-	h->nheld++;
 	return 0;
 }
 

@@ -11,7 +11,16 @@
 #include <stdlib.h>
 #include "../ack_core.h"
 
+/*
+ * Actions recorded per call into the core.  The glue queues whatever the core
+ * emits, so a test that runs whole transfers (test_sim.c: a recovery may
+ * resend a full cwnd at once) defines a bound above what one call can emit
+ * and checks overflows: an action left out silently is a packet the glue
+ * would have sent.
+ */
+#ifndef MAX_REC
 #define MAX_REC 512
+#endif
 
 struct rec {
 	struct ack_action a;
@@ -25,6 +34,7 @@ struct harness {
 	bool fail_all;
 	struct rec out[MAX_REC];
 	int nout;
+	long overflows;		/* actions emitted when out[] was full: lost */
 };
 
 /* The payload byte at sequence number seq: lets every copy be checked. */
@@ -64,8 +74,10 @@ static void h_emit(void *ctx, const struct ack_action *a)
 	struct rec *r;
 	u32 i;
 
-	if (h->nout >= MAX_REC)
+	if (h->nout >= MAX_REC) {
+		h->overflows++;
 		return;
+	}
 	r = &h->out[h->nout++];
 	r->a = *a;
 	r->key = *a->key;
