@@ -53,10 +53,10 @@
 #define WHEEL_SHIFT	22
 #define WHEEL_SLOTS	256
 /*
- * Early segments held per flow.  A vCPU descheduled with the guest's
- * segments in its backlog while the other runs on makes for deep
- * reordering: 16 was 1 MiB of GSO segments, but only 23 KB of MSS ones.
- * Bytes are bounded by the window given, the count by the list walks.
+ * Runs of early data held per flow: holes in what the sender sent, not
+ * segments (a vCPU descheduled with the guest's segments in its backlog
+ * while the other runs on delivers a long run early).  Bytes are bounded
+ * by the window given, the count by the list walks.
  */
 #define MAX_HELD	64
 #define MAX_SEG_LEN	(1u << 20)	/* sanity: GSO segments are <= 64 KiB */

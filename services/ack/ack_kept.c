@@ -160,58 +160,127 @@ void ack_drop_held(struct ack_core *c, struct ack_half *h)
 }
 
 /*
- * Hold a copy of what @s, which starts above nxt, adds to the held segments;
- * -1 if it cannot be held.  A sender resends bytes it sent before while they
- * are held: a tail loss probe is the last segment's last MSS, sent while the
- * one before it is still on its way here.  Only the bytes not held yet are
- * copied, each run of them an entry of its own, so that the held entries stay
- * disjoint and a duplicate costs nothing.
+ * Append [off, off+len) of @s (len > 0) to the held entry @e, topping up its
+ * last chunk first; -1 if memory runs out (nothing appended).
+ */
+static int held_append(struct ack_core *c, struct held *e,
+		       const struct ack_seg *s, u32 off, u32 len)
+{
+	struct chunk *first = NULL, *last = NULL;
+	u32 room = e->last ? umin(e->last->cap - e->last->len, len) : 0;
+
+	if (len > room) {
+		first = chain_new(c, s, off + room, len - room, &last);
+		if (!first)
+			return -1;
+	}
+	if (room) {
+		copy_in(c, s, off, e->last->data + e->last->len, room);
+		e->last->len += room;
+	}
+	if (first) {
+		if (e->last)
+			e->last->next = first;
+		else
+			e->data = first;
+		e->last = last;
+	}
+	e->len += len;
+	return 0;
+}
+
+/*
+ * Hold a copy of what @s, which starts above nxt, adds to the held data; -1
+ * if it cannot be held.  An entry is a run of contiguous bytes, so that
+ * MAX_HELD bounds the holes before nxt's late segment, not how many segments
+ * fill them.  A sender resends bytes it sent before while they are held: a
+ * tail loss probe is the last segment's last MSS, sent while the one before
+ * it is still on its way here.  Only the bytes not held yet are copied, and
+ * a run that reaches the next one joins it.
  */
 int ack_hold(struct ack_core *c, struct ack_half *h, const struct ack_seg *s)
 {
-	struct held **pp = &h->held, *e;
+	struct held **pp = &h->held, *prev = NULL, *e;
 	u32 at = s->seq, end = s->seq + s->len, to;
 
 	while (seq_before(at, end)) {
-		while (*pp && !seq_after((*pp)->seq + (*pp)->len, at))
-			pp = &(*pp)->next;
+		while (*pp && !seq_after((*pp)->seq + (*pp)->len, at)) {
+			prev = *pp;
+			pp = &prev->next;
+		}
 		if (*pp && !seq_after((*pp)->seq, at)) {
 			at = (*pp)->seq + (*pp)->len;	/* held already */
 			continue;
 		}
 		to = *pp && seq_before((*pp)->seq, end) ? (*pp)->seq : end;
-		if (h->nheld >= MAX_HELD)
-			return -1;
-		e = ack_alloc(c, sizeof(*e));
-		if (!e)
-			return -1;
-		e->data = chain_new(c, s, at - s->seq, to - at, &e->last);
-		if (!e->data) {
-			ack_free(c, e);
-			return -1;
+		if (prev && prev->seq + prev->len == at) {
+			if (held_append(c, prev, s, at - s->seq, to - at))
+				return -1;
+		} else {
+			if (h->nheld >= MAX_HELD)
+				return -1;
+			e = ack_alloc(c, sizeof(*e));
+			if (!e)
+				return -1;
+			memset(e, 0, sizeof(*e));
+			e->seq = at;
+			if (held_append(c, e, s, at - s->seq, to - at)) {
+				ack_free(c, e);
+				return -1;
+			}
+			e->next = *pp;
+			*pp = e;
+			h->nheld++;
+			prev = e;
+			pp = &e->next;
 		}
-		e->seq = at;
-		e->len = to - at;
-		e->next = *pp;
-		*pp = e;
-		pp = &e->next;
-		h->nheld++;
-		at = to;
+		e = *pp;
+		if (e && e->seq == prev->seq + prev->len) {
+			/* the run reaches the next: one entry */
+			prev->last->next = e->data;
+			prev->last = e->last;
+			prev->len += e->len;
+			prev->next = e->next;
+			ack_free(c, e);
+			h->nheld--;
+		}
+		at = prev->seq + prev->len;
 	}
 	return 0;
 }
 
+/* Drop the first @n bytes of @e, fewer than it holds. */
+static void held_trim(struct ack_core *c, struct held *e, u32 n)
+{
+	struct chunk *ch;
+
+	e->seq += n;
+	e->len -= n;
+	while (n >= e->data->len) {
+		ch = e->data;
+		n -= ch->len;
+		e->data = ch->next;
+		ack_free(c, ch);
+	}
+	if (n) {
+		ch = e->data;
+		memmove(ch->data, ch->data + n, ch->len - n);
+		ch->len -= n;
+	}
+}
+
 /*
- * The bytes up to nxt are kept: the held segments that continue them join
- * the kept data; those below nxt are dropped (the sender resent them).  One
- * that overlaps nxt is dropped too: it is not acknowledged, so the sender
- * sends it again.
+ * The bytes up to nxt are kept: the held runs that continue them join the
+ * kept data, from nxt on where a run began below it (the sender resent its
+ * start, resegmented); those wholly below nxt are dropped.
  */
 void ack_merge_held(struct ack_core *c, struct ack_half *h)
 {
 	struct held *e;
 
 	while ((e = h->held) && !seq_after(e->seq, h->nxt)) {
+		if (seq_before(e->seq, h->nxt) && seq_after(e->seq + e->len, h->nxt))
+			held_trim(c, e, h->nxt - e->seq);
 		h->held = e->next;
 		h->nheld--;
 		if (e->seq == h->nxt) {
@@ -233,9 +302,7 @@ void ack_merge_held(struct ack_core *c, struct ack_half *h)
 int ack_probe_copy(struct ack_core *c, struct ack_half *h,
 		   const struct ack_seg *s, u32 off, u32 len)
 {
-	struct chunk *first = NULL, *last = NULL;
 	struct held *e = h->held;
-	u32 room;
 
 	if (!e) {
 		e = ack_alloc(c, sizeof(*e));
@@ -246,23 +313,5 @@ int ack_probe_copy(struct ack_core *c, struct ack_half *h,
 		h->held = e;
 		h->nheld = 1;
 	}
-	room = e->last ? umin(e->last->cap - e->last->len, len) : 0;
-	if (len > room) {
-		first = chain_new(c, s, off + room, len - room, &last);
-		if (!first)
-			return -1;
-	}
-	if (room) {
-		copy_in(c, s, off, e->last->data + e->last->len, room);
-		e->last->len += room;
-	}
-	if (first) {
-		if (e->last)
-			e->last->next = first;
-		else
-			e->data = first;
-		e->last = last;
-	}
-	e->len += len;
-	return 0;
+	return held_append(c, e, s, off, len);
 }

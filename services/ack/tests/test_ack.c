@@ -643,12 +643,12 @@ static void t_guest_reorder_fallback(void)
 	handshake(&plain);
 	live = H.live;
 	gdata(S(0), MSS);
-	/* more early segments than are held (64) */
-	for (i = 2; i < 2 + 64; i++)
-		gdata(S(i), MSS);
+	/* more runs of early segments than are held (64), each after a hole */
+	for (i = 0; i < 64; i++)
+		gdata(S(2 + 2 * i), MSS);
 	CHECK(stats().tx.reordered == 64 && stats().tx.fallbacks == 0, "reordered %llu",
 	      (unsigned long long)stats().tx.reordered);
-	gdata(S(66), MSS);
+	gdata(S(130), MSS);
 	CHECK(V == ACK_PASS && H.nout == 0, "acked beyond the gap");
 	CHECK(stats().tx.fallbacks == 1 && stats().tx.unheld == 1, "fallbacks %llu unheld %llu",
 	      (unsigned long long)stats().tx.fallbacks,
@@ -678,6 +678,45 @@ static void t_guest_reorder_fallback(void)
 	a = seg(ACK_FROM_GUEST, ACK_TCP_ACK, S(0) + 65535 + 1, R + 1, 502, 0);
 	go(&a);
 	CHECK(stats().tx.fallbacks == 2, "pure ACK beyond the window");
+}
+
+/*
+ * A long run of early segments is one entry whatever its length; the late
+ * one, resent with the start of the run, joins what follows it.
+ */
+static void t_guest_reorder_runs(void)
+{
+	const struct ack_action *a;
+	long live;
+	int i;
+
+	setup();
+	handshake(&plain);
+	live = H.live;
+	gdata(S(0), MSS);
+	expect_ack(S(1), 65535 - MSS);
+	for (i = 2; i < 82; i++)
+		gdata(S(i), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "an early segment was acked");
+	CHECK(stats().tx.reordered == 80 && stats().tx.unheld == 0 &&
+	      stats().tx.fallbacks == 0, "reordered %llu unheld %llu fallbacks %llu",
+	      (unsigned long long)stats().tx.reordered, (unsigned long long)stats().tx.unheld,
+	      (unsigned long long)stats().tx.fallbacks);
+	gdata(S(1), 2 * MSS - 100);		/* resegmented into the run */
+	a = one(ACK_ACT_ACK_TO_GUEST);
+	CHECK(H.nout != 1 || a->ack == S(82), "local ACK +%u, want +%u", a->ack - G_ISN,
+	      S(82) - G_ISN);
+	CHECK(stats().tx.kept_bytes == 82 * MSS, "kept %llu",
+	      (unsigned long long)stats().tx.kept_bytes);
+	/* resent from the run's copies across the trimmed chunk, content checked */
+	for (i = 0; i < 4; i++)
+		rack(S(2), 65535, 0, NULL);
+	expect_xmit(0, S(2), MSS);
+	rack(S(3), 65535, 0, NULL);
+	expect_xmit(0, S(3), MSS);
+	rack(S(82), 65535, 0, NULL);
+	CHECK(stats().tx.kept_bytes == 0 && H.live == live, "live %ld, want %ld",
+	      H.live, live);
 }
 
 /*
@@ -1757,9 +1796,9 @@ static void t_rx_wan_gap(void)
 	      "spurious retransmit: %d actions", H.nout);
 	gack(T(4), 502, 0, NULL);
 	CHECK(V == ACK_REWRITE && RW.ack == T(4) && RW.window == 502, "verdict %d", V);
-	/* more early segments than are held (64): the rest pass unkept */
+	/* more runs of early segments than are held (64): the rest pass unkept */
 	for (i = 0; i < 65; i++) {
-		rdata(T(5) + 100 * i, 100);
+		rdata(T(5) + 200 * i, 100);
 		CHECK(H.nout == 0, "early segment %d acked", i);
 	}
 	CHECK(stats().rx.reordered == 66 && stats().rx.unheld == 1 &&
@@ -1767,13 +1806,13 @@ static void t_rx_wan_gap(void)
 	      (unsigned long long)stats().rx.reordered,
 	      (unsigned long long)stats().rx.unheld);
 	rdata(T(4), MSS);
-	expect_wack(T(5) + 6400, (GWND - MSS - 6400) >> 7);
+	expect_wack(T(5) + 100, (GWND - MSS - 100) >> 7);
 	/* the guest has it all: its ACK goes through, the core catches up */
-	gack(T(5) + 6500, 502, 0, NULL);
+	gack(T(5) + 12900, 502, 0, NULL);
 	CHECK(V == ACK_PASS && H.nout == 0, "catch up: verdict %d", V);
 	CHECK(stats().rx.kept_bytes == 0 && stats().rx.fallbacks == 0, "kept");
-	rdata(T(5) + 6500, MSS);
-	expect_wack(T(5) + 6500 + MSS, (GWND - MSS) >> 7);
+	rdata(T(5) + 12900, MSS);
+	expect_wack(T(5) + 12900 + MSS, (GWND - MSS) >> 7);
 }
 
 static void t_rx_dir_reconfigure(void)
@@ -2286,6 +2325,7 @@ int main(void)
 	run("ack_guest_reorder_held", t_guest_reorder_held);
 	run("ack_guest_reorder_fallback", t_guest_reorder_fallback);
 	run("ack_guest_reorder_probe", t_guest_reorder_probe);
+	run("ack_guest_reorder_runs", t_guest_reorder_runs);
 	run("ack_guest_retransmit_reack", t_guest_retransmit_reack);
 	run("ack_fin_end_to_end", t_fin_end_to_end);
 	run("ack_rst_frees", t_rst_frees);
