@@ -97,22 +97,38 @@ static void append(struct ack_half *h, struct chunk *first, struct chunk *last)
 	h->tail = last;
 }
 
+/*
+ * Copy [off, off+len) of @s (len > 0) after @tail (may be NULL): into the
+ * room left in @tail, the rest into a new chain returned in *first and
+ * *last (NULL if it all fitted), for the caller to link.  All or nothing:
+ * -1, with nothing copied, when memory runs out.
+ */
+static int chain_extend(struct ack_core *c, struct chunk *tail, const struct ack_seg *s,
+			u32 off, u32 len, struct chunk **first, struct chunk **last)
+{
+	u32 room = tail ? umin(tail->cap - tail->len, len) : 0;
+
+	*first = *last = NULL;
+	if (len > room) {
+		*first = chain_new(c, s, off + room, len - room, last);
+		if (!*first)
+			return -1;
+	}
+	if (room) {
+		copy_in(c, s, off, tail->data + tail->len, room);
+		tail->len += room;
+	}
+	return 0;
+}
+
 /* Keep [off, off+len) of the payload.  All or nothing: a failed allocation keeps nothing. */
 int ack_keep(struct ack_core *c, struct ack_half *h, const struct ack_seg *s,
 	     u32 off, u32 len)
 {
-	u32 room = h->tail ? umin(h->tail->cap - h->tail->len, len) : 0;
-	struct chunk *first = NULL, *last = NULL;
+	struct chunk *first, *last;
 
-	if (len > room) {
-		first = chain_new(c, s, off + room, len - room, &last);
-		if (!first)
-			return -1;
-	}
-	if (room) {
-		copy_in(c, s, off, h->tail->data + h->tail->len, room);
-		h->tail->len += room;
-	}
+	if (chain_extend(c, h->tail, s, off, len, &first, &last))
+		return -1;
 	if (first)
 		append(h, first, last);
 	return 0;
@@ -166,18 +182,10 @@ void ack_drop_held(struct ack_core *c, struct ack_half *h)
 static int held_append(struct ack_core *c, struct held *e,
 		       const struct ack_seg *s, u32 off, u32 len)
 {
-	struct chunk *first = NULL, *last = NULL;
-	u32 room = e->last ? umin(e->last->cap - e->last->len, len) : 0;
+	struct chunk *first, *last;
 
-	if (len > room) {
-		first = chain_new(c, s, off + room, len - room, &last);
-		if (!first)
-			return -1;
-	}
-	if (room) {
-		copy_in(c, s, off, e->last->data + e->last->len, room);
-		e->last->len += room;
-	}
+	if (chain_extend(c, e->last, s, off, len, &first, &last))
+		return -1;
 	if (first) {
 		if (e->last)
 			e->last->next = first;
