@@ -18,6 +18,7 @@
 #include <linux/tcp.h>
 #include <linux/random.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <net/ip.h>
@@ -29,6 +30,7 @@
 #include "ack_core.h"
 
 #define ACK_PEERS	64		/* remote addresses whose MAC we remember */
+#define ACK_TIMER_SLACK_NS	(50 * NSEC_PER_USEC)
 
 /* enum ack_cc */
 static const char *const cc_names[] = { "none", "reno", "cubic", NULL };
@@ -47,6 +49,7 @@ struct ack_params {
 	u32 retry_limit;
 	u32 drain_ms;
 	u32 recovery;
+	u32 rx_grace_us;
 };
 
 static const struct ack_params ack_defaults = {
@@ -59,6 +62,7 @@ static const struct ack_params ack_defaults = {
 	.retry_limit = 8,
 	.drain_ms = 10000,
 	.recovery = ACK_REC_RACK,
+	.rx_grace_us = 1000,
 };
 
 static const struct netsvc_param ack_params_tbl[] = {
@@ -80,6 +84,8 @@ static const struct netsvc_param ack_params_tbl[] = {
 			 "how long a detach waits for kept data to be acknowledged"),
 	NETSVC_PARAM_ENUM(struct ack_params, recovery, recovery_names, true,
 			  "loss recovery with SACK: RACK-TLP with spurious-RTO undo, or fast retransmit on dupacks"),
+	NETSVC_PARAM_U32(struct ack_params, rx_grace_us, 0, 1000000, true,
+			 "rx: how long the guest's own ACK may take before Dom0 acknowledges in its name (0: at once)"),
 };
 
 struct ack_peer {
@@ -93,7 +99,7 @@ struct ack_priv {
 	spinlock_t lock;
 	struct ack_core *core;
 	struct ack_env env;
-	struct timer_list timer;
+	struct hrtimer timer;
 	bool dead;
 	u32 drain_ms;
 	struct sk_buff_head to_guest, to_wan;	/* built under lock, sent after */
@@ -319,8 +325,19 @@ static void after_core(struct ack_priv *p, u64 now, struct sk_buff_head *g, stru
 {
 	u64 deadline = ack_core_deadline_hint(p->core);
 
-	if (deadline != ACK_NO_DEADLINE && !p->dead)
-		timer_reduce(&p->timer, jiffies + nsecs_to_jiffies(deadline > now ? deadline - now : 0) + 1);
+	/*
+	 * An hrtimer: rx_grace is a millisecond or so, and a jiffy (4 ms at
+	 * Debian's HZ=250) would make the guest's grace that long or longer.
+	 */
+	if (deadline != ACK_NO_DEADLINE && !p->dead) {
+		/* (a deadline the core left due would fire it again at once) */
+		ktime_t t = ns_to_ktime(max(deadline, now + ACK_TIMER_SLACK_NS));
+
+		if (!hrtimer_is_queued(&p->timer) ||
+		    ktime_before(t, hrtimer_get_expires(&p->timer)))
+			hrtimer_start_range_ns(&p->timer, t, ACK_TIMER_SLACK_NS,
+					       HRTIMER_MODE_ABS_SOFT);
+	}
 	skb_queue_splice_tail_init(&p->to_guest, g);
 	skb_queue_splice_tail_init(&p->to_wan, w);
 }
@@ -335,9 +352,9 @@ static void send_all(struct ack_priv *p, struct sk_buff_head *g, struct sk_buff_
 		netsvc_inject_from_guest(p->att, skb);
 }
 
-static void ack_timer_fn(struct timer_list *t)
+static enum hrtimer_restart ack_timer_fn(struct hrtimer *t)
 {
-	struct ack_priv *p = from_timer(p, t, timer);
+	struct ack_priv *p = container_of(t, struct ack_priv, timer);
 	struct sk_buff_head g, w;
 	u64 now = ktime_get_ns();
 
@@ -352,6 +369,7 @@ static void ack_timer_fn(struct timer_list *t)
 	local_bh_disable();
 	send_all(p, &g, &w);
 	local_bh_enable();
+	return HRTIMER_NORESTART;	/* after_core() armed it again if needed */
 }
 
 /*
@@ -587,6 +605,7 @@ static void to_core_config(const struct ack_params *a, struct ack_config *c)
 	c->flow_limit = a->flow_limit;
 	c->retry_limit = a->retry_limit;
 	c->recovery = a->recovery;
+	c->rx_grace_ns = (u64)a->rx_grace_us * 1000;
 }
 
 static int ack_attach(struct netsvc_attachment *att, const void *config,
@@ -604,7 +623,8 @@ static int ack_attach(struct netsvc_attachment *att, const void *config,
 	spin_lock_init(&p->lock);
 	__skb_queue_head_init(&p->to_guest);
 	__skb_queue_head_init(&p->to_wan);
-	timer_setup(&p->timer, ack_timer_fn, 0);
+	hrtimer_init(&p->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	p->timer.function = ack_timer_fn;
 	p->env = (struct ack_env){
 		.alloc = env_alloc, .free = env_free, .emit = env_emit,
 		.copy_payload = env_copy_payload, .ctx = p,
@@ -686,7 +706,7 @@ static void ack_detach(struct netsvc_attachment *att)
 	spin_lock_bh(&p->lock);
 	p->dead = true;
 	spin_unlock_bh(&p->lock);
-	del_timer_sync(&p->timer);
+	hrtimer_cancel(&p->timer);
 	left = ack_core_kept_total(p->core);
 	/* Only when the vif itself disappeared: the guest is gone too. */
 	if (left)
@@ -734,6 +754,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "rx_rexmit_rto", s.rx.rexmit_rto) ?:
 	       netsvc_stats_put(st, "rx_acks_consumed", s.rx.acks_consumed) ?:
 	       netsvc_stats_put(st, "rx_acks_rewritten", s.rx.acks_rewritten) ?:
+	       netsvc_stats_put(st, "rx_acks_carried", s.rx.acks_carried) ?:
 	       netsvc_stats_put(st, "rx_reordered", s.rx.reordered) ?:
 	       netsvc_stats_put(st, "rx_unheld", s.rx.unheld) ?:
 	       netsvc_stats_put(st, "rx_fallbacks", s.rx.fallbacks) ?:

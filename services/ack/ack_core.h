@@ -234,6 +234,8 @@ struct ack_config {
 	u32 rexmit_burst;	/* segments retransmitted per event at most */
 	u32 init_cwnd;		/* segments (cc=reno, cubic) */
 	u64 rto_init_ns, rto_min_ns, rto_max_ns;
+	u64 rx_grace_ns;	/* rx: how long the guest's own ACK may take before
+				 * the core acknowledges in its name (0: at once) */
 	u64 idle_ns;		/* free a flow with nothing kept after this */
 	u64 handshake_ns;	/* free a flow whose handshake is not done */
 	u32 hash_seed;		/* random, against hash flooding */
@@ -247,6 +249,7 @@ struct ack_dir_stats {
 	u64 rexmit_rto;		/* segments retransmitted on RTO */
 	u64 acks_consumed;	/* receiver ACKs dropped: the sender had them */
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
+	u64 acks_carried;	/* rx: the guest's ACKs that carried the core's, within rx_grace */
 	u64 reordered;		/* sender segments held: an earlier one was late */
 	u64 unheld;		/* ... not held: too many, or no memory */
 	u64 fallbacks;		/* flows handed back to end-to-end */

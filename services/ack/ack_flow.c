@@ -36,6 +36,7 @@ void ack_core_config_default(struct ack_config *cfg)
 	cfg->rto_max_ns = 60000000000ull;
 	cfg->idle_ns = 300000000000ull;
 	cfg->handshake_ns = 30000000000ull;
+	cfg->rx_grace_ns = 1000000ull;
 }
 
 static void sanitize(struct ack_config *cfg)
@@ -275,9 +276,10 @@ static void dump_half(const struct ack_half *h, const char *name, u32 isn,
 		    h->sacked[h->nsacked - 1].end - isn);
 	out(ctx, " recover %u retx_hi %u cwnd %u ssthresh %u dupacks %u\n",
 	    h->recover - isn, h->retx_hi - isn, h->cwnd, h->ssthresh, h->dupacks);
-	out(ctx, "    srtt_us %llu rto_us %llu backoff %u retries %u rto_in_ms %lld rack_in_ms %lld reo_wnd_us %llu tlp_out %u frto %u holes %u\n",
+	out(ctx, "    srtt_us %llu rto_us %llu backoff %u retries %u rto_in_ms %lld ack_in_us %lld rack_in_ms %lld reo_wnd_us %llu tlp_out %u frto %u holes %u\n",
 	    (unsigned long long)(h->srtt / 1000), (unsigned long long)(h->rto / 1000),
 	    h->backoff, h->retries, ms_from(h->rto_at, now),
+	    h->ack_due ? ((long long)(h->ack_due - now)) / 1000 : 0,
 	    ms_from(ack_rack_deadline(h), now),
 	    (unsigned long long)(h->rack.reo_wnd / 1000), h->rack.tlp_out,
 	    h->rack.frto, h->rack.holes);

@@ -96,12 +96,13 @@ static u64 earlier(u64 t, u64 u)
 	return u && (!t || u < t) ? u : t;
 }
 
-/* The earliest recovery timer of the flow's halves; 0 if none runs. */
+/* The earliest recovery timer of the flow's halves or owed ACK; 0 if none. */
 static u64 rto_at(const struct ack_flow *f)
 {
 	u64 t = f->tx.rto_at;
 
 	t = earlier(t, f->rx.rto_at);
+	t = earlier(t, f->rx.ack_due);
 	t = earlier(t, ack_rack_deadline(&f->tx));
 	return earlier(t, ack_rack_deadline(&f->rx));
 }
@@ -223,6 +224,8 @@ static u64 wheel_hint(const struct ack_core *c)
 static bool run_flow(struct ack_core *c, struct ack_flow *f, u64 now)
 {
 	if (rto_at(f)) {
+		if (f->rx.ack_due && now >= f->rx.ack_due)
+			ack_send_local_ack(c, f, &f->rx);
 		if (f->tx.rto_at && now >= f->tx.rto_at && rto_fire(c, f, &f->tx, now))
 			return true;
 		if (f->rx.rto_at && now >= f->rx.rto_at && rto_fire(c, f, &f->rx, now))

@@ -91,20 +91,22 @@ listening() {
 	return 1
 }
 
-# underway KEY: wait (up to 60 s) until ack's counter KEY on vif3.0 has
-# grown by 10 from where it was at the call: a background transfer is under
-# way once Dom0 has acknowledged some of it.  A fixed sleep is not enough: on
+# underway KEY...: wait (up to 60 s) until the sum of ack's counters KEY on
+# vif3.0 has grown by 10 from where it was at the call: a background transfer
+# is under way once Dom0 has acknowledged some of it (rx: in its own ACKs or
+# in the guest's, rx_local_acks rx_acks_carried).  A fixed sleep is not enough: on
 # the debug kernel beside another emulator the sending socat was still
 # starting 2 s later, and the step meant for the middle of a download ran
 # before its SYN (measured 2026-12-05).
 underway() {
 	local i base
-	base=$(stat vif3.0 ack "$1")
+	ack_sum() { local k n=0; for k in "$@"; do n=$((n + $(stat vif3.0 ack "$k"))); done; echo $n; }
+	base=$(ack_sum "$@")
 	for i in $(seq 300); do
-		[ "$(stat vif3.0 ack "$1")" -ge $((base + 10)) ] && return 0
+		[ "$(ack_sum "$@")" -ge $((base + 10)) ] && return 0
 		sleep 0.2
 	done
-	echo "  nothing under way: ack's $1 stayed at $(stat vif3.0 ack "$1") (from $base) for 60 s"
+	echo "  nothing under way: ack's $* stayed at $(ack_sum "$@") (from $base) for 60 s"
 	return 1
 }
 

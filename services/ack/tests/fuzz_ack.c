@@ -362,6 +362,9 @@ static void step(struct reader *r)
 		else
 			NOW += (u64)rd16(r) * 1000 * (m & 2 ? 1000 : 1);
 		ack_core_timer(C, NOW);
+		/* else the glue's timer would fire again at once, and again */
+		if (ack_core_next_deadline(C) <= NOW)
+			die("a timer call left a deadline due", -1);
 		break;
 	case 8:		/* memory */
 		m = rd8(r);
@@ -502,6 +505,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	CFG.hash_seed = rd32(&r);
 	/* (from the seed, so that the corpus keeps its layout) */
 	CFG.dirs = 1 + CFG.hash_seed % 3;
+	/* rx: the core's ACK at once, or after a grace of 1 to 4 ms */
+	CFG.rx_grace_ns = (CFG.hash_seed >> 2) & 1 ? 0 : 1000000ull * (1 + (CFG.hash_seed >> 3) % 4);
 	EVER_RX = CFG.dirs & ACK_DIR_RX;
 	VIF_MAX = CFG.vif_budget;
 	FLOW_MAX = CFG.flow_budget;

@@ -1519,6 +1519,92 @@ static void t_rx_inorder_local_ack(void)
 	CHECK(V == ACK_PASS && H.nout == 0, "tx acked with dir=rx");
 }
 
+/*
+ * rx_grace: a guest that answers within it has its own ACKs passed on (for
+ * all Dom0 keeps, with the guest's window); the core's ACK comes only if it
+ * does not.
+ */
+static u64 grace_setup(void)
+{
+	CFG.dirs = ACK_DIR_RX;
+	CFG.rx_grace_ns = 1 * MS;
+	setup();
+	handshake(&full);
+	return NOW;
+}
+
+static void expect_grace_end(u64 local, u64 carried)
+{
+	CHECK(stats().rx.local_acks == local && stats().rx.acks_carried == carried &&
+	      stats().rx.kept_bytes == 0, "rx local acks %llu carried %llu kept %llu",
+	      (unsigned long long)stats().rx.local_acks,
+	      (unsigned long long)stats().rx.acks_carried,
+	      (unsigned long long)stats().rx.kept_bytes);
+}
+
+static void t_rx_grace_guest_prompt(void)
+{
+	u64 t0 = grace_setup();
+
+	rdata(T(0), MSS);
+	CHECK(V == ACK_PASS && H.nout == 0, "verdict %d, %d actions", V, H.nout);
+	rdata(T(1), MSS);
+	CHECK(H.nout == 0 && stats().rx.kept_bytes == 2 * MSS, "%d actions kept %llu",
+	      H.nout, (unsigned long long)stats().rx.kept_bytes);
+	CHECK(ack_core_next_deadline(C) == t0 + 1 * MS, "deadline +%llu us",
+	      (unsigned long long)(ack_core_next_deadline(C) - t0) / 1000);
+	/* the guest's ACK of the first: it carries the second too, kept */
+	NOW += MS / 2;
+	gack(T(1), 500, 0, NULL);
+	CHECK(V == ACK_REWRITE && RW.ack == T(2) &&
+	      RW.window == (T(1) + (500u << 7) - T(2)) >> 7 && H.nout == 0,
+	      "verdict %d ack +%u win %u, %d actions", V, RW.ack - R, RW.window, H.nout);
+	tick(t0 + 2 * MS);
+	CHECK(H.nout == 0, "%d actions after the guest answered", H.nout);
+	/* the guest's ACK of exactly what was kept goes on as it is */
+	rdata(T(2), MSS);
+	CHECK(H.nout == 0, "%d actions", H.nout);
+	NOW += MS / 2;
+	gack(T(3), 502, 0, NULL);
+	CHECK((V == ACK_PASS || (V == ACK_REWRITE && RW.ack == T(3))) && H.nout == 0,
+	      "verdict %d ack +%u, %d actions", V, RW.ack - R, H.nout);
+	tick(NOW + 5 * MS);
+	CHECK(H.nout == 0, "%d actions after the guest answered", H.nout);
+	expect_grace_end(0, 2);
+}
+
+static void t_rx_grace_guest_late(void)
+{
+	u64 t0 = grace_setup();
+
+	rdata(T(0), MSS);
+	NOW += MS / 4;
+	rdata(T(1), MSS);
+	CHECK(H.nout == 0, "%d actions", H.nout);
+	/* the grace runs from the first segment not acknowledged */
+	tick(t0 + 1 * MS - 1);
+	CHECK(H.nout == 0, "%d actions before the grace ended", H.nout);
+	tick(t0 + 1 * MS);
+	expect_wack(T(2), (GWND - 2 * MSS) >> 7);
+	CHECK(stats().rx.local_acks == 1, "rx local acks %llu",
+	      (unsigned long long)stats().rx.local_acks);
+	/*
+	 * more, and the guest's ACK below it within the grace, with no window
+	 * news (without the grace: consumed), carries the one owed
+	 */
+	rdata(T(2), MSS);
+	CHECK(H.nout == 0, "%d actions", H.nout);
+	gack(T(2), 490, 0, NULL);
+	CHECK(V == ACK_REWRITE && RW.ack == T(3) && H.nout == 0,
+	      "verdict %d ack +%u, %d actions", V, RW.ack - R, H.nout);
+	tick(NOW + 5 * MS);
+	CHECK(H.nout == 0, "%d actions: nothing was owed", H.nout);
+	/* the guest's next ACK: the remote had it, no window news: consumed */
+	gack(T(3), 478, 0, NULL);
+	CHECK(V == ACK_DROP && H.nout == 0, "verdict %d, %d actions", V, H.nout);
+	expect_grace_end(1, 1);
+}
+
 static void t_rx_guest_drop_rexmit(void)
 {
 	const struct ack_action *a;
@@ -2283,6 +2369,9 @@ static void run(const char *name, void (*fn)(void))
 	memset(&H, 0, sizeof(H));
 	ack_core_config_default(&CFG);
 	CFG.hash_seed = 0x1234;
+	/* rx: the exact outputs below are the core's ACKs, at once; the
+	 * rx_grace tests give the guest its own chance first */
+	CFG.rx_grace_ns = 0;
 	C = NULL;
 	NOW = 0;
 	GPORT = 40000;
@@ -2354,6 +2443,8 @@ int main(void)
 	run("ack_sack_dupack_window", t_sack_dupack_window);
 	run("ack_mss_min", t_mss_min);
 	run("ack_rx_inorder_local_ack", t_rx_inorder_local_ack);
+	run("ack_rx_grace_guest_prompt", t_rx_grace_guest_prompt);
+	run("ack_rx_grace_guest_late", t_rx_grace_guest_late);
 	run("ack_rx_guest_drop_rexmit", t_rx_guest_drop_rexmit);
 	run("ack_rx_trailing_window_updates", t_rx_trailing_window_updates);
 	run("ack_rx_sack_holes", t_rx_sack_holes);

@@ -654,6 +654,8 @@ struct rx_scenario {
 	u32 app;		/* > 0: Linux at both ends, the guest reading this many bytes a ms */
 	u64 gdelay;		/* the guest's path, each way */
 	bool delack;		/* with app: the guest's delayed ACKs */
+	u64 grace;		/* rx_grace_ns: 0, the core's ACK at once */
+	bool prompt;		/* the guest answers within grace: no local ACK due */
 };
 
 static void link_init(struct link *l, u32 loss, u64 delay)
@@ -694,6 +696,7 @@ static bool sim_rx(const struct rx_scenario *t)
 	gr_read = gr_edge = R + 1;
 	ack_core_config_default(&cfg);
 	cfg.dirs = t->dirs;
+	cfg.rx_grace_ns = t->grace;
 	if (!WS) {
 		cfg.flow_budget = 256 << 10;
 		cfg.vif_budget = 1 << 20;
@@ -779,8 +782,10 @@ static bool sim_rx(const struct rx_scenario *t)
 		why = "the guest is missing data";
 	else if (st.resets || st.rx.fallbacks)
 		why = "reset or fallback";
-	else if (!st.rx.local_acks && (t->dirs & ACK_DIR_RX))
+	else if (!st.rx.local_acks && (t->dirs & ACK_DIR_RX) && !t->prompt)
 		why = "no local ACK";
+	else if (st.rx.local_acks && t->prompt)
+		why = "local ACKs for a guest that answered within its grace";
 	/*
 	 * (With loss on the WAN too, much of the data goes to the guest unkept
 	 * after a gap, and its losses are the remote's to repair.)
@@ -1605,7 +1610,8 @@ static int t_rx_fct(u32 app, u64 gdelay, bool delack)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct rx_scenario t = { NULL, ACK_DIR_RX, 0, 0, 7, 25 * MS, sizes[i], app, gdelay, delack };
+		struct rx_scenario t = { NULL, ACK_DIR_RX, 0, 0, 7, 25 * MS, sizes[i], app, gdelay, delack,
+					 1 * MS, false };
 		u64 with, without, acks;
 
 		if (!sim_rx(&t))
@@ -1694,11 +1700,20 @@ int main(int argc, char **argv)
 		  .gso = true, .rate = 2500, .guest_ss = true, .kick_at = 3000 * MS, .qpkts = 1000 },
 	};
 	static const struct rx_scenario rx[] = {
-		{ "ack_sim_rx_clean", ACK_DIR_RX, 0, 0, 0, 10 * MS, 4 << 20, 0, 0, false },
-		{ "ack_sim_rx_guest_drops_2pct", ACK_DIR_RX, 0, 20, 0, 10 * MS, 4 << 20, 0, 0, false },
-		{ "ack_sim_rx_wan_loss_2pct", ACK_DIR_RX, 20, 0, 7, 5 * MS, 8 << 20, 0, 0, false },
-		{ "ack_sim_rx_both_losses", ACK_DIR_RX, 20, 20, 7, 5 * MS, 8 << 20, 0, 0, false },
-		{ "ack_sim_rx_dir_both_losses", ACK_DIR_TX | ACK_DIR_RX, 30, 30, 0, 10 * MS, 2 << 20, 0, 0, false },
+		{ "ack_sim_rx_clean", ACK_DIR_RX, 0, 0, 0, 10 * MS, 4 << 20, 0, 0, false, 0, false },
+		{ "ack_sim_rx_guest_drops_2pct", ACK_DIR_RX, 0, 20, 0, 10 * MS, 4 << 20, 0, 0, false, 0, false },
+		{ "ack_sim_rx_wan_loss_2pct", ACK_DIR_RX, 20, 0, 7, 5 * MS, 8 << 20, 0, 0, false, 0, false },
+		{ "ack_sim_rx_both_losses", ACK_DIR_RX, 20, 20, 7, 5 * MS, 8 << 20, 0, 0, false, 0, false },
+		{ "ack_sim_rx_dir_both_losses", ACK_DIR_TX | ACK_DIR_RX, 30, 30, 0, 10 * MS, 2 << 20, 0, 0, false, 0, false },
+		/*
+		 * rx_grace (1 ms, the default): a guest 2 ms away (each way)
+		 * is acknowledged for, and its drops repaired, as above; one
+		 * that answers at once has its own ACKs carry Dom0's.
+		 */
+		{ "ack_sim_rx_grace_slow_guest", ACK_DIR_RX, 0, 20, 7, 10 * MS, 4 << 20, 0, 2 * MS, false,
+		  1 * MS, false },
+		{ "ack_sim_rx_grace_prompt_guest", ACK_DIR_RX, 0, 0, 7, 10 * MS, 4 << 20, 0, 0, false,
+		  1 * MS, true },
 	};
 
 	/*
