@@ -754,7 +754,7 @@ static int ack_fill_stats(struct netsvc_attachment *att, struct netsvc_stats *st
 	       netsvc_stats_put(st, "rx_rexmit_rto", s.rx.rexmit_rto) ?:
 	       netsvc_stats_put(st, "rx_acks_consumed", s.rx.acks_consumed) ?:
 	       netsvc_stats_put(st, "rx_acks_rewritten", s.rx.acks_rewritten) ?:
-	       netsvc_stats_put(st, "rx_acks_carried", s.rx.acks_carried) ?:
+	       netsvc_stats_put(st, "rx_acks_prompt", s.rx.acks_prompt) ?:
 	       netsvc_stats_put(st, "rx_reordered", s.rx.reordered) ?:
 	       netsvc_stats_put(st, "rx_unheld", s.rx.unheld) ?:
 	       netsvc_stats_put(st, "rx_fallbacks", s.rx.fallbacks) ?:

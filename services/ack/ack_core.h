@@ -249,7 +249,7 @@ struct ack_dir_stats {
 	u64 rexmit_rto;		/* segments retransmitted on RTO */
 	u64 acks_consumed;	/* receiver ACKs dropped: the sender had them */
 	u64 acks_rewritten;	/* receiver segments with ack/SACK rewritten */
-	u64 acks_carried;	/* rx: the guest's ACKs that carried the core's, within rx_grace */
+	u64 acks_prompt;	/* rx: the guest's ACKs passed as they were, within rx_grace */
 	u64 reordered;		/* sender segments held: an earlier one was late */
 	u64 unheld;		/* ... not held: too many, or no memory */
 	u64 fallbacks;		/* flows handed back to end-to-end */

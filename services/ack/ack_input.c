@@ -179,7 +179,7 @@ static void start_half(struct ack_core *c, struct ack_half *h, u32 isn,
 		       u32 mss)
 {
 	h->mss = mss;
-	h->una = h->nxt = h->edge = h->adv_edge = h->late_end = isn + 1;
+	h->una = h->nxt = h->edge = h->adv_edge = h->late_end = h->told = isn + 1;
 	ack_cc_init(c, h);
 }
 
@@ -219,7 +219,7 @@ static void learn_guest_syn(struct ack_flow *f, const struct ack_seg *s, u64 now
 {
 	f->g_isn = s->seq;
 	f->tx.hi = s->seq + 1;
-	f->tx.una = f->tx.nxt = f->tx.edge = f->tx.adv_edge = s->seq + 1;
+	f->tx.una = f->tx.nxt = f->tx.edge = f->tx.adv_edge = f->tx.told = s->seq + 1;
 	f->g_mss = s->has_mss ? s->mss : 0;
 	f->g_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->g_sack = s->sack_ok;
@@ -235,7 +235,7 @@ static void learn_remote_syn(struct ack_flow *f, const struct ack_seg *s)
 {
 	f->r_isn = s->seq;
 	f->rx.hi = s->seq + 1;
-	f->rx.una = f->rx.nxt = f->rx.edge = f->rx.adv_edge = s->seq + 1;
+	f->rx.una = f->rx.nxt = f->rx.edge = f->rx.adv_edge = f->rx.told = s->seq + 1;
 	f->r_mss = s->has_mss ? s->mss : 0;
 	f->r_wsopt = s->has_wscale ? s->wscale : WS_NONE;
 	f->r_sack = s->sack_ok;
@@ -604,7 +604,7 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 					     ACK_TCP_URG | ACK_TCP_ECE));
 	struct ack_dir_stats *st = hstats(c, h);
 	enum ack_verdict v = ACK_PASS;
-	bool passthrough, owed;
+	bool passthrough;
 	u32 ra = s->ack;
 
 	*freed = *news = false;
@@ -647,10 +647,29 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 	passthrough = on_receiver_ack(c, f, h, s, now);
 	if (h->flags & H_FALLBACK)
 		fallback_edge(h, ra, s->window);
-	/* rx: the guest answered within its grace; its ACK carries the one owed */
-	owed = h->ack_due && !(h->flags & H_FALLBACK);
-	if (owed)
+	/*
+	 * rx: a guest that acknowledges more while Dom0 owes an ACK (within
+	 * rx_grace of the data, or of the guest's own last ACK) is prompt: its
+	 * ACK goes on as it is, so that the remote sees the guest's own ACK
+	 * clock and windows, and what it has not acknowledged yet is owed from
+	 * now on.  Its SACK blocks tell of losses on the guest's path, which
+	 * are Dom0's to repair: stripped.  (A duplicate ACK goes below, to be
+	 * consumed: H_GIVEN, the core answers for the remote's data.)
+	 */
+	if (h->ack_due && !(h->flags & H_FALLBACK) && seq_after(ra, h->told)) {
 		h->flags |= H_GIVEN;
+		h->told = ra;
+		h->ack_due = seq_before(ra, h->nxt) ? now + c->cfg.rx_grace_ns : 0;
+		st->acks_prompt++;
+		if (s->nsack) {
+			rw->ack = ra;
+			rw->window = s->window;
+			rw->strip_sack = true;
+			st->acks_rewritten++;
+			v = ACK_REWRITE;
+		}
+		return clamp_window(c, h, s, v, rw);
+	}
 
 	if (h->flags & H_GIVEN) {
 		/*
@@ -665,7 +684,7 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 			   !(ra == h->nxt && (seq_after(h->hi, h->nxt) ||
 					      (h->flags & H_FALLBACK)));
 
-		if (had && !owed && !fresh_window(c, h, ra)) {
+		if (had && !fresh_window(c, h, ra)) {
 			st->acks_consumed++;
 			v = ACK_DROP;
 		} else if (had || seq_before(ra, h->nxt)) {
@@ -686,10 +705,13 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		    !seq_before(ra, h->nxt))
 			v = clamp_window(c, h, s, v, rw);
 	}
-	if (h->ack_due && v != ACK_DROP &&
-	    !seq_before(v == ACK_REWRITE ? rw->ack : ra, h->nxt)) {
-		h->ack_due = 0;
-		st->acks_carried++;
+	if (v != ACK_DROP) {
+		u32 a = v == ACK_REWRITE ? rw->ack : ra;
+
+		if (seq_after(a, h->told))
+			h->told = a;
+		if (!seq_before(a, h->nxt))
+			h->ack_due = 0;
 	}
 	return v;
 }
@@ -808,13 +830,13 @@ static void sender_seg(struct ack_core *c, struct ack_flow *f,
 		ack_rack_kept(c, h);
 	ack_account(c, h);
 	/*
-	 * rx: a guest that answers at once gets its own ACK through (carrying
-	 * nxt, see receiver_seg()); one that does not within rx_grace, being
-	 * descheduled or busy, gets the core's.  Acknowledging every segment
-	 * as it passed gave the remote the window the guest had before taking
-	 * them, not the one its own ACKs would have shown after reading some:
-	 * a 100 KB download took four round trips where the guest alone needed
-	 * three (bench/ack.sh, row fct).
+	 * rx: a guest that answers within rx_grace gets its own ACKs through
+	 * (receiver_seg()); one silent for longer, descheduled or busy, gets
+	 * the core's.  Acknowledging every segment as it passed gave the
+	 * remote the window the guest had before taking them, not the one its
+	 * own ACKs would have shown after reading some, and clocked the
+	 * remote's next flight as one burst: a 100 KB download took four round
+	 * trips where the guest alone needed three (bench/ack.sh, row fct).
 	 */
 	if (is_tx(h) || !c->cfg.rx_grace_ns)
 		ack_send_local_ack(c, f, h);

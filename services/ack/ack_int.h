@@ -136,7 +136,8 @@ struct ack_half {
 	u32 rtt_seq;
 	u64 rtt_time;
 	u64 srtt, rttvar, rto, rto_at;	/* rto: RFC 6298's, before backoff */
-	u64 ack_due;			/* rx: the ACK of nxt owed from then (see sender_seg) */
+	u64 ack_due;			/* rx: an ACK of nxt owed from then (see sender_seg) */
+	u32 told;			/* rx: the highest ACK the remote was given or passed */
 	u32 backoff;			/* RTOs since the last new ACK */
 	struct ack_sack sacked[MAX_SACKED];	/* sorted, disjoint, in (una, nxt] */
 	u32 nsacked;

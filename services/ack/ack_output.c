@@ -175,6 +175,7 @@ void ack_send_local_ack(struct ack_core *c, struct ack_flow *f,
 	u32 raw;
 
 	h->ack_due = 0;
+	h->told = h->nxt;
 	if (h->flags & H_FALLBACK) {
 		raw = ack_sender_view_window(h);
 	} else {

@@ -287,6 +287,10 @@ bool ack_core_timers_consistent(const struct ack_core *c)
 				tick = c->wheel_tick;
 			if ((tick & (WHEEL_SLOTS - 1)) != i || f->tdue > ack_flow_deadline(c, f))
 				return false;
+			/* kept data the remote was not told of has an ACK owed */
+			if (!(f->rx.flags & H_FALLBACK) && !f->rx.ack_due &&
+			    seq_before(f->rx.told, f->rx.nxt))
+				return false;
 			n++;
 		}
 	return n == c->st.flows;

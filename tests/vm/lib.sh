@@ -94,7 +94,7 @@ listening() {
 # underway KEY...: wait (up to 60 s) until the sum of ack's counters KEY on
 # vif3.0 has grown by 10 from where it was at the call: a background transfer
 # is under way once Dom0 has acknowledged some of it (rx: in its own ACKs or
-# in the guest's, rx_local_acks rx_acks_carried).  A fixed sleep is not enough: on
+# the guest's passed on, rx_local_acks rx_acks_prompt).  A fixed sleep is not enough: on
 # the debug kernel beside another emulator the sending socat was still
 # starting 2 s later, and the step meant for the middle of a download ran
 # before its SYN (measured 2026-12-05).

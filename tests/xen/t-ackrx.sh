@@ -33,8 +33,9 @@ settled() {
 	return 1
 }
 rexmits() { echo $(( $(stat "$v1" ack rx_rexmit_fast) + $(stat "$v1" ack rx_rexmit_rto) )); }
-# what Dom0 acknowledged for g1: in its own ACKs, or carried by g1's (rx_grace)
-answered() { echo $(( $(stat "$v1" ack rx_local_acks) + $(stat "$v1" ack rx_acks_carried) )); }
+# ACKs the remote got while Dom0 kept g1's data: Dom0's own, or g1's passed
+# on within rx_grace
+answered() { echo $(( $(stat "$v1" ack rx_local_acks) + $(stat "$v1" ack rx_acks_prompt) )); }
 show_rx() { $P show "$v1" | grep -o 'rx_[a-z_]* [0-9]*' | tr '\n' ' '; echo; }
 
 expect_ok load-ack modprobe netsvc_ack
