@@ -120,7 +120,8 @@ dl() {
 # rxstats: what Dom0's ack did for the last download
 rxstats() {
 	local s; s=$(netsvcctl -j show "$v1")
-	echo "    ack: rx_local_acks $(jstat "$s" ack rx_local_acks) rx_kept_peak $(jstat "$s" ack rx_kept_peak)" \
+	echo "    ack: rx_local_acks $(jstat "$s" ack rx_local_acks) rx_acks_prompt $(jstat "$s" ack rx_acks_prompt)" \
+	     "rx_kept_peak $(jstat "$s" ack rx_kept_peak)" \
 	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
 	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
 }

@@ -100,7 +100,13 @@ listening() {
 # before its SYN (measured 2026-12-05).
 underway() {
 	local i base
-	ack_sum() { local k n=0; for k in "$@"; do n=$((n + $(stat vif3.0 ack "$k"))); done; echo $n; }
+	# (one snapshot a poll: netsvcctl is slow on the debug kernel under TCG,
+	# and a poll that took two missed the middle of a 4 s download there)
+	ack_sum() {
+		netsvcctl -j show vif3.0 | jq -r --arg k "$*" \
+			'[.[] | select(.service == "ack") | . as $o | ($k | split(" "))[] |
+			  ($o.stats[.] // $o.counters[.] // 0)] | add'
+	}
 	base=$(ack_sum "$@")
 	for i in $(seq 300); do
 		[ "$(ack_sum "$@")" -ge $((base + 10)) ] && return 0

@@ -41,7 +41,7 @@ settled() {
 }
 rexmits() { echo $(( $(stat vif3.0 ack rx_rexmit_fast) + $(stat vif3.0 ack rx_rexmit_rto) )); }
 
-BIG=$(scaled 50 5) SMALL=$(scaled 5 2) MID=$(scaled 20 5) GONE=$(scaled 50 20)
+BIG=$(scaled 50 5) SMALL=$(scaled 5 2) MID=$(scaled 20 5) GONE=$(scaled 50 40)
 P=netsvcctl
 WAN="delay 5ms 1ms loss 1% duplicate 2% reorder 5% 50%"
 
