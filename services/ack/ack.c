@@ -85,7 +85,7 @@ static const struct netsvc_param ack_params_tbl[] = {
 	NETSVC_PARAM_ENUM(struct ack_params, recovery, recovery_names, true,
 			  "loss recovery with SACK: RACK-TLP with spurious-RTO undo, or fast retransmit on dupacks"),
 	NETSVC_PARAM_U32(struct ack_params, rx_grace_us, 0, 1000000, true,
-			 "rx: how long the guest's own ACK may take before Dom0 acknowledges in its name (0: at once)"),
+			 "rx: how long a guest may stay silent with data kept before Dom0 acknowledges in its name (0: every segment at once)"),
 };
 
 struct ack_peer {

@@ -234,8 +234,9 @@ struct ack_config {
 	u32 rexmit_burst;	/* segments retransmitted per event at most */
 	u32 init_cwnd;		/* segments (cc=reno, cubic) */
 	u64 rto_init_ns, rto_min_ns, rto_max_ns;
-	u64 rx_grace_ns;	/* rx: how long the guest's own ACK may take before
-				 * the core acknowledges in its name (0: at once) */
+	u64 rx_grace_ns;	/* rx: how long the guest may stay silent with data
+				 * kept before the core acknowledges in its name
+				 * (0: every segment at once) */
 	u64 idle_ns;		/* free a flow with nothing kept after this */
 	u64 handshake_ns;	/* free a flow whose handshake is not done */
 	u32 hash_seed;		/* random, against hash flooding */
