@@ -1599,8 +1599,8 @@ static int t_fct_not_slower(void)
  * sha256sum hashes, which bounds the bench's 10 MB download through the
  * window).  The time is until the guest has the last byte, as bench/fct.c
  * measures it.  What the simulator leaves out is the CPU: there, Dom0's copy
- * of every byte and its ACKs (twice the guest's, counted here) come out of
- * what the guest's application gets (README, issue 12).
+ * of every byte (and with rx_grace 0 its ACKs, twice the guest's; counted
+ * here) come out of what the guest's application gets (README, issue 12).
  */
 static int t_rx_fct(u32 app, u64 gdelay, bool delack)
 {
@@ -1707,8 +1707,8 @@ int main(int argc, char **argv)
 		{ "ack_sim_rx_dir_both_losses", ACK_DIR_TX | ACK_DIR_RX, 30, 30, 0, 10 * MS, 2 << 20, 0, 0, false, 0, false },
 		/*
 		 * rx_grace (1 ms, the default): a guest 2 ms away (each way)
-		 * is acknowledged for, and its drops repaired, as above; one
-		 * that answers at once has its own ACKs carry Dom0's.
+		 * is acknowledged for, and its drops repaired, as above; the
+		 * ACKs of one that answers at once go on as they are.
 		 */
 		{ "ack_sim_rx_grace_slow_guest", ACK_DIR_RX, 0, 20, 7, 10 * MS, 4 << 20, 0, 2 * MS, false,
 		  1 * MS, false },
