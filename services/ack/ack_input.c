@@ -489,6 +489,17 @@ static bool on_receiver_ack(struct ack_core *c, struct ack_flow *f,
 	return false;
 }
 
+/* The receiver's segment with its own ack and window, its SACK blocks stripped. */
+static enum ack_verdict strip_sack(const struct ack_seg *s, struct ack_dir_stats *st,
+				   struct ack_rewrite *rw)
+{
+	rw->ack = s->ack;
+	rw->window = s->window;
+	rw->strip_sack = true;
+	st->acks_rewritten++;
+	return ACK_REWRITE;
+}
+
 static bool sack_confuses(const struct ack_half *h, const struct ack_seg *s)
 {
 	u32 i;
@@ -661,13 +672,8 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 		h->told = ra;
 		h->ack_due = seq_before(ra, h->nxt) ? now + c->cfg.rx_grace_ns : 0;
 		st->acks_prompt++;
-		if (s->nsack) {
-			rw->ack = ra;
-			rw->window = s->window;
-			rw->strip_sack = true;
-			st->acks_rewritten++;
-			v = ACK_REWRITE;
-		}
+		if (s->nsack)
+			v = strip_sack(s, st, rw);
 		return clamp_window(c, h, s, v, rw);
 	}
 
@@ -695,11 +701,7 @@ static enum ack_verdict receiver_seg(struct ack_core *c, struct ack_flow *f,
 			st->acks_rewritten++;
 			v = ACK_REWRITE;
 		} else if (s->nsack && sack_confuses(h, s)) {
-			rw->ack = ra;
-			rw->window = s->window;
-			rw->strip_sack = true;
-			st->acks_rewritten++;
-			v = ACK_REWRITE;
+			v = strip_sack(s, st, rw);
 		}
 		if (!is_tx(h) && v != ACK_DROP && !(h->flags & H_FALLBACK) &&
 		    !seq_before(ra, h->nxt))

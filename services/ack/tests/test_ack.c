@@ -1561,7 +1561,7 @@ static void t_rx_grace_guest_prompt(void)
 	CHECK(V == ACK_PASS && H.nout == 0, "verdict %d, %d actions", V, H.nout);
 	CHECK(ack_core_next_deadline(C) == NOW + 1 * MS, "deadline +%llu us",
 	      (unsigned long long)(ack_core_next_deadline(C) - NOW) / 1000);
-	/* a hole on the guest's path is Dom0's to repair: SACK stripped */
+	/* the guest's SACK blocks are news of its path, Dom0's to act on: stripped */
 	NOW += MS / 2;
 	gack(T(2), 500, 1, sk);
 	CHECK(V == ACK_REWRITE && RW.ack == T(2) && RW.window == 500 && RW.strip_sack &&
