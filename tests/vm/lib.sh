@@ -56,6 +56,14 @@ jstat() {
 	jq -r --arg s "$2" --arg n "$3" \
 		'.[] | select(.service == $s) | (.stats[$n] // .counters[$n] // .params[$n])' <<< "$1"
 }
+# stat_sum DEV SERVICE NAME...: the sum of those counters, from one snapshot
+# (netsvcctl is slow on the debug kernel under TCG: one call a poll).
+stat_sum() {
+	local dev=$1 svc=$2; shift 2
+	netsvcctl -j show "$dev" | jq -r --arg s "$svc" --arg k "$*" \
+		'[.[] | select(.service == $s) | . as $o | ($k | split(" "))[] |
+		  ($o.stats[.] // $o.counters[.] // 0)] | add'
+}
 
 topo_up() {
 	modprobe veth; modprobe sch_netem 2>/dev/null
@@ -100,19 +108,14 @@ listening() {
 # before its SYN (measured 2026-12-05).
 underway() {
 	local i base
-	# (one snapshot a poll: netsvcctl is slow on the debug kernel under TCG,
-	# and a poll that took two missed the middle of a 4 s download there)
-	ack_sum() {
-		netsvcctl -j show vif3.0 | jq -r --arg k "$*" \
-			'[.[] | select(.service == "ack") | . as $o | ($k | split(" "))[] |
-			  ($o.stats[.] // $o.counters[.] // 0)] | add'
-	}
-	base=$(ack_sum "$@")
+	# (a poll that took a snapshot a counter missed the middle of a 4 s
+	# download on the debug kernel)
+	base=$(stat_sum vif3.0 ack "$@")
 	for i in $(seq 300); do
-		[ "$(ack_sum "$@")" -ge $((base + 10)) ] && return 0
+		[ "$(stat_sum vif3.0 ack "$@")" -ge $((base + 10)) ] && return 0
 		sleep 0.2
 	done
-	echo "  nothing under way: ack's $* stayed at $(ack_sum "$@") (from $base) for 60 s"
+	echo "  nothing under way: ack's $* stayed at $(stat_sum vif3.0 ack "$@") (from $base) for 60 s"
 	return 1
 }
 

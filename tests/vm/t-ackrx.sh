@@ -39,7 +39,7 @@ settled() {
 	echo "flows $(jstat "$snap" ack flows) kept $(jstat "$snap" ack kept_bytes)/$(jstat "$snap" ack rx_kept_bytes) mem $(jstat "$snap" ack mem_bytes) (baseline $BASE_MEM)"
 	return 1
 }
-rexmits() { echo $(( $(stat vif3.0 ack rx_rexmit_fast) + $(stat vif3.0 ack rx_rexmit_rto) )); }
+rexmits() { stat_sum vif3.0 ack rx_rexmit_fast rx_rexmit_rto; }
 
 BIG=$(scaled 50 5) SMALL=$(scaled 5 2) MID=$(scaled 20 5) GONE=$(scaled 50 40)
 P=netsvcctl

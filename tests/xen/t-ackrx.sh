@@ -32,10 +32,10 @@ settled() {
 	echo "    flows $(jstat "$s" ack flows) kept $(jstat "$s" ack kept_bytes) rx_kept $(jstat "$s" ack rx_kept_bytes)"
 	return 1
 }
-rexmits() { echo $(( $(stat "$v1" ack rx_rexmit_fast) + $(stat "$v1" ack rx_rexmit_rto) )); }
+rexmits() { stat_sum "$v1" ack rx_rexmit_fast rx_rexmit_rto; }
 # ACKs the remote got while Dom0 kept g1's data: Dom0's own, or g1's passed
 # on within rx_grace
-answered() { echo $(( $(stat "$v1" ack rx_local_acks) + $(stat "$v1" ack rx_acks_prompt) )); }
+answered() { stat_sum "$v1" ack rx_local_acks rx_acks_prompt; }
 show_rx() { $P show "$v1" | grep -o 'rx_[a-z_]* [0-9]*' | tr '\n' ' '; echo; }
 
 expect_ok load-ack modprobe netsvc_ack
