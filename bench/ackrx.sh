@@ -16,15 +16,21 @@
 #
 # Arguments (KEY=VALUE, for tests/xen/run bench/ackrx.sh ...): rounds=3
 # mb=10 sched=credit|credit2 tslice=MS (credit's timeslice, default 30)
-# ratelimit=US only=cap,def,idle (which rows).
+# ratelimit=US only=cap,def,idle (which rows).  To look into a figure:
+# grace=US,US... adds, within each round, a download with ack at each
+# rx_grace_us (its median per row after the table); detail=1 prints per
+# download Dom0's clock at its start and end (to match samples taken on the
+# machine, e.g. QEMU's threads), the packets netback gave g1 and what g1's
+# TCP counted (nonzero /proc/net/netstat and snmp deltas).
 set -u
 . "$TOP/tests/xen/lib.sh"
 . "$TOP/bench/lib.sh"
-ROUNDS=3 MB=10 SCHED=credit TSLICE= RATELIMIT= ONLY=cap,def,idle
+ROUNDS=3 MB=10 SCHED=credit TSLICE= RATELIMIT= ONLY=cap,def,idle GRACE= DETAIL=0
 for a; do
 	case $a in
 	rounds=*) ROUNDS=${a#*=} ;; mb=*) MB=${a#*=} ;; sched=*) SCHED=${a#*=} ;;
 	tslice=*) TSLICE=${a#*=} ;; ratelimit=*) RATELIMIT=${a#*=} ;; only=*) ONLY=${a#*=} ;;
+	grace=*) GRACE=${a#*=} ;; detail=*) DETAIL=${a#*=} ;;
 	*) echo "ackrx: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -69,8 +75,8 @@ busy() {	# busy on|off: g2 spins, or not
 	fi
 }
 rmem() { gx g1 "echo '4096 131072 $1' > /proc/sys/net/ipv4/tcp_rmem"; }
-ack() {	# ack on|off
-	if [ "$1" = on ]; then netsvcctl attach ack "$v1" dir=rx > /dev/null
+ack() {	# ack on|off [rx_grace_us=US]
+	if [ "$1" = on ]; then netsvcctl attach ack "$v1" dir=rx ${2:-} > /dev/null
 	else netsvcctl detach ack "$v1" > /dev/null; fi
 }
 # cpu DOMAIN: its vCPU time so far, in seconds (0.1 s resolution)
@@ -85,6 +91,7 @@ dl() {
 	local f=$1 t0 t1= got i rc c0 c1 res why
 	gx g1 "rm -f /tmp/r.sha /tmp/r.end; (sleep 1000 | nc -l -p 9000 | { sha256sum > /tmp/r.sha; cut -d' ' -f1 /proc/uptime > /tmp/r.end; }) < /dev/null > /dev/null 2>&1 &
 		for i in \$(seq 100); do grep -q ':2328 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done"
+	[ "$DETAIL" = 1 ] && detail_snap "$out/d0"
 	c0=$(cpu g1)
 	t0=$(gx g1 "cut -d' ' -f1 /proc/uptime")
 	timeout "$LIMIT" ip netns exec remote socat -u FILE:/tmp/src.ackrx TCP:$ip1:9000 2> /tmp/socat.err
@@ -96,6 +103,7 @@ dl() {
 		sleep 0.5
 	done
 	c1=$(cpu g1)
+	[ "$DETAIL" = 1 ] && detail_snap "$out/d1"
 	got=$(gx g1 "cat /tmp/r.sha 2> /dev/null" | cut -d' ' -f1)
 	gx g1 "busybox killall sleep 2> /dev/null"
 	if [ $rc = 124 ]; then
@@ -116,6 +124,30 @@ dl() {
 	case $res in timeout | failed) failed=1 ;; esac
 	echo "$res" >> "$out/$f"
 	echo "  $f: $why"
+	[ "$DETAIL" = 1 ] && detail_print "$out/d0" "$out/d1"
+	return 0
+}
+# detail_snap FILE: Dom0's clock, the vif's packets and bytes toward g1 and
+# g1's TCP/IP counters, as "name value" lines
+detail_snap() {
+	{
+		echo "clock $(date +%s.%N)"
+		echo "vif.tx_packets $(cat /sys/class/net/$v1/statistics/tx_packets)"
+		echo "vif.tx_bytes $(cat /sys/class/net/$v1/statistics/tx_bytes)"
+		gx g1 "cat /proc/net/netstat /proc/net/snmp" | awk '
+			$1 == last { for (i = 2; i <= NF; i++) print substr($1, 1, length($1) - 1) "." h[i], $i; next }
+			{ for (i = 2; i <= NF; i++) h[i] = $i; last = $1 }'
+	} > "$1"
+}
+# detail_print BEFORE AFTER
+detail_print() {
+	awk 'NR == FNR { a[$1] = $2; next }
+		$1 == "clock" { printf "    Dom0 clock %.3f to %.3f\n", a[$1], $2; next }
+		$1 == "vif.tx_packets" { p = $2 - a[$1]; next }
+		$1 == "vif.tx_bytes" { b = $2 - a[$1]; next }
+		$1 in a && $2 != a[$1] && $1 !~ /Octets|Ect0|NoECT/ { c = c sprintf(" %s=%d", $1, $2 - a[$1]) }
+		END { printf "    netback to g1: %d packets, %.0f bytes each\n    g1:%s\n", p, p ? b / p : 0, c }' "$1" "$2" |
+		fold -s -w 160
 }
 # rxstats: what Dom0's ack did for the last download
 rxstats() {
@@ -125,9 +157,13 @@ rxstats() {
 	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
 	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
 }
-pair() {	# pair NAME: without, then with ack
+pair() {	# pair NAME: without, then with ack (then at each grace=)
+	local g
 	dl "$1_off"
 	ack on; dl "$1_on"; rxstats; ack off
+	for g in ${GRACE//,/ }; do
+		ack on rx_grace_us="$g"; dl "$1_g$g"; rxstats; ack off
+	done
 }
 
 # --- what bounds the figures: g1's own hashing rate (the receiver's
@@ -177,6 +213,13 @@ printf '%-28s %10s %10s %8s %9s\n' "download $MB MiB into g1" without with ratio
 fig ack_rx_contended_speedup cap "capped 256 KiB, g2 busy"
 fig ack_rx_contended_default_ratio def "default guest, g2 busy"
 fig ack_rx_idle_ratio idle "default guest, g2 idle"
+for n in cap def idle; do
+	row "$n" || continue
+	for g in ${GRACE//,/ }; do
+		printf '%-28s %10s %10s   rounds: %s\n' "  $n, rx_grace_us=$g" "" "$(med "${n}_g$g")" \
+			"$(paste -sd' ' "$out/${n}_g$g")"
+	done
+done
 cat $out/fails $out/bench
 echo "BENCH ack_rx_bytes_lost $lost"
 [ $failed = 0 ] && [ $lost = 0 ]
