@@ -55,7 +55,7 @@ guest_retrans() {
 		if ($i == "RetransSegs") c = i } else print $c }' /proc/net/snmp
 }
 # segments ack retransmitted on the vif (read before the detach)
-dom0_retrans() { echo $(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) )); }
+dom0_retrans() { stat_sum vif3.0 ack rexmit_fast rexmit_rto; }
 # xfer_rexmit ROW MB: one upload without ack and one with; appends the
 # seconds to ROW_off/ROW_on and the WAN retransmissions to ROW_rx_off/_on.
 xfer_rexmit() {

@@ -46,12 +46,12 @@ expect_ge ack-consumed "$(stat vif3.0 ack acks_consumed)" 1
 for net in "delay 5ms" "delay 5ms loss 1%" "delay 5ms loss 5%" \
 	   "delay 5ms 2ms reorder 10% 50%" "delay 5ms duplicate 5%"; do
 	uplink_netem "$net"
-	before=$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))
+	before=$(stat_sum vif3.0 ack rexmit_fast rexmit_rto)
 	xfer "xfer-${BIG}mb $net" $BIG
-	after=$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))
+	after=$(stat_sum vif3.0 ack rexmit_fast rexmit_rto)
 	echo "  $net: $XFER_SECS s, Dom0 retransmitted $((after - before)) segments"
 done
-expect_ge dom0-retransmitted "$(( $(stat vif3.0 ack rexmit_fast) + $(stat vif3.0 ack rexmit_rto) ))" 1
+expect_ge dom0-retransmitted "$(stat_sum vif3.0 ack rexmit_fast rexmit_rto)" 1
 # The veth pair reorders the guest's segments now and then (the VM has two
 # CPUs): ack holds the early ones instead of giving the flow up.
 echo "  guest segments that arrived early: $(stat vif3.0 ack reordered), not held: $(stat vif3.0 ack unheld)"

@@ -37,7 +37,7 @@ if gsend g1 20 9001; then pass ack-transfer-20mb-sha256
 else fail ack-transfer-20mb-sha256 "sha256 differs"; fi
 uplink_netem "delay 0ms"
 expect_ge ack-local-acks "$(stat "$v1" ack local_acks)" 100
-expect_ge ack-dom0-rexmits "$(( $(stat "$v1" ack rexmit_fast) + $(stat "$v1" ack rexmit_rto) ))" 1
+expect_ge ack-dom0-rexmits "$(stat_sum "$v1" ack rexmit_fast rexmit_rto)" 1
 for i in $(seq 50); do [ "$(stat "$v1" ack flows)" = 0 ] && break; sleep 0.2; done
 expect ack-settled "$(stat "$v1" ack flows)/$(stat "$v1" ack kept_bytes)" 0/0
 netsvcctl show "$v1" | sed -n '/ack (prio/,$p'
