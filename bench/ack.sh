@@ -35,6 +35,12 @@ row() { [[ " $ROWS " == *" $1 "* ]]; }
 trap topo_down EXIT
 load_modules && insmod "$TOP/services/ack/netsvc_ack.ko" || exit 1
 topo_up
+# Every transfer is a new connection between the same two hosts: with their
+# metrics caches each would start from the ssthresh and RTT the one before
+# left (a HyStart exit setting the next one's slow start), whichever
+# configuration that was.  Each starts afresh.
+for ns in guest remote; do ip netns exec $ns sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1; done
+sysctl -qw net.ipv4.tcp_no_metrics_save=1
 # wan NETEM: the uplink, both ways, plus the rate limit toward the remote.
 # The rate limit goes on a separate netem per side so that the delay queue
 # does not also police the rate (netem's own rate cap is per packet).
