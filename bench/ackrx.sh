@@ -12,7 +12,9 @@
 # checked there.  Two guest profiles: the receive buffer capped at 256 KiB
 # (tcp_rmem max, as many appliance and older guests run) and Linux's default;
 # and the default guest with g2 idle.  Without and with `ack dir=rx`
-# alternate within each round; medians of ROUNDS rounds.
+# alternate within each round, which goes first alternating by round, every
+# download a fresh connection (no TCP metrics cached); medians of ROUNDS
+# rounds.
 #
 # Arguments (KEY=VALUE, for tests/xen/run bench/ackrx.sh ...): rounds=3
 # mb=10 sched=credit|credit2 tslice=MS (credit's timeslice, default 30)
@@ -64,6 +66,12 @@ fi
 xl cpupool-list
 xl vcpu-list
 uplink_netem "delay 5ms limit 10000"
+# Every download is a new connection to the same host: with its metrics
+# cache a sender would start each one from the ssthresh and RTT the one
+# before left (HyStart's exit from a download without ack setting the slow
+# start of the next one with it, and so on).  Each starts afresh.
+ip netns exec remote sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1
+gx g1 "echo 1 > /proc/sys/net/ipv4/tcp_no_metrics_save" || exit 1
 head -c $((MB << 20)) /dev/urandom > /tmp/src.ackrx
 sum=$(sha256sum < /tmp/src.ackrx | cut -d' ' -f1)
 
@@ -157,10 +165,15 @@ rxstats() {
 	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
 	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
 }
-pair() {	# pair NAME: without, then with ack (then at each grace=)
+pair() {	# pair NAME ROUND: without and with ack, the order alternating by round (then each grace=)
 	local g
-	dl "$1_off"
-	ack on; dl "$1_on"; rxstats; ack off
+	if [ $(($2 % 2)) = 1 ]; then
+		dl "$1_off"
+		ack on; dl "$1_on"; rxstats; ack off
+	else
+		ack on; dl "$1_on"; rxstats; ack off
+		dl "$1_off"
+	fi
 	for g in ${GRACE//,/ }; do
 		ack on rx_grace_us="$g"; dl "$1_g$g"; rxstats; ack off
 	done
@@ -178,11 +191,11 @@ busy on; echo "g1's sha256 rate, g2 busy: $(hashrate) Mbit/s"; busy off
 for r in $(seq "$ROUNDS"); do
 	echo "round $r ($(date +%T))"
 	busy on
-	if row cap; then rmem 262144; pair cap; fi
+	if row cap; then rmem 262144; pair cap "$r"; fi
 	rmem 6291456
-	if row def; then pair def; fi
+	if row def; then pair def "$r"; fi
 	busy off
-	if row idle; then pair idle; fi
+	if row idle; then pair idle "$r"; fi
 done
 rm -f /tmp/src.ackrx
 
