@@ -165,14 +165,13 @@ rxstats() {
 	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
 	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
 }
+dl_ack() { ack on; dl "$1_on"; rxstats; ack off; }	# dl_ack NAME: one download with ack
 pair() {	# pair NAME ROUND: without and with ack, the order alternating by round (then each grace=)
 	local g
 	if [ $(($2 % 2)) = 1 ]; then
-		dl "$1_off"
-		ack on; dl "$1_on"; rxstats; ack off
+		dl "$1_off"; dl_ack "$1"
 	else
-		ack on; dl "$1_on"; rxstats; ack off
-		dl "$1_off"
+		dl_ack "$1"; dl "$1_off"
 	fi
 	for g in ${GRACE//,/ }; do
 		ack on rx_grace_us="$g"; dl "$1_g$g"; rxstats; ack off
