@@ -165,16 +165,17 @@ rxstats() {
 	     "rx_rexmit_fast $(jstat "$s" ack rx_rexmit_fast) rx_rexmit_rto $(jstat "$s" ack rx_rexmit_rto)" \
 	     "rx_acks_consumed $(jstat "$s" ack rx_acks_consumed) rx_fallbacks $(jstat "$s" ack rx_fallbacks)"
 }
-dl_ack() { ack on; dl "$1_on"; rxstats; ack off; }	# dl_ack NAME: one download with ack
+# dl_ack FILE [rx_grace_us=US]: one download with ack attached so
+dl_ack() { ack on ${2:-}; dl "$1"; rxstats; ack off; }
 pair() {	# pair NAME ROUND: without and with ack, the order alternating by round (then each grace=)
 	local g
 	if [ $(($2 % 2)) = 1 ]; then
-		dl "$1_off"; dl_ack "$1"
+		dl "$1_off"; dl_ack "$1_on"
 	else
-		dl_ack "$1"; dl "$1_off"
+		dl_ack "$1_on"; dl "$1_off"
 	fi
 	for g in ${GRACE//,/ }; do
-		ack on rx_grace_us="$g"; dl "$1_g$g"; rxstats; ack off
+		dl_ack "$1_g$g" rx_grace_us="$g"
 	done
 }
 
